@@ -1,0 +1,47 @@
+// Option parsing shared by the commands (node:util parseArgs, with errors as usage errors).
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./cli-error.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+type Parsed<T extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
+>;
+
+export function parse<T extends Options>(argv: readonly string[], options: T, usage: string): Parsed<T> {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`${(cause as Error).message}\n${usage}`);
+  }
+}
+
+export function required(value: string | undefined, flag: string, usage: string): string {
+  if (value === undefined || value === "") throw new UsageError(`Missing ${flag}\n${usage}`);
+  return value;
+}
+
+/** A number option: finite, >= min. */
+export function numberOption(value: string | undefined, flag: string, fallback: number, min = -Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min) {
+    throw new UsageError(
+      `Expected ${flag} to be a finite number${min > -Infinity ? ` >= ${min}` : ""} but received ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** A comma-separated list of numbers. */
+export function numberList(value: string | undefined, flag: string, min = -Infinity): number[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((part) => numberOption(part.trim(), flag, 0, min));
+}
+
+export function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`Expected ${flag} to be one of ${allowed.join(", ")} but received ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}

@@ -1,0 +1,44 @@
+import { replay, summarizeDecisions } from "@beem-ts/core";
+import { parse, required } from "../args.js";
+import { readExitLog, readPolicy, writeFileAtomic } from "../files.js";
+import { textTable } from "../format.js";
+import type { Command } from "../command.js";
+
+const usage = `Usage: beem evaluate --exits TEST.jsonl --policy policy.json [--json] [--decisions OUT.jsonl]
+  --exits FILE      labelled exit log to replay the policy on
+  --policy FILE     a policy from "beem calibrate" or written by hand
+  --json            print one JSON object
+  --decisions FILE  write {"exitLayer", "prediction"} per sample (exit layer 1-based)`;
+
+export const evaluateCommand: Command = {
+  name: "evaluate",
+  summary: "replay a policy on a labelled exit log: accuracy and speed-up",
+  usage,
+  async run(argv, io) {
+    const { values } = parse(
+      argv,
+      { exits: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" }, decisions: { type: "string" } },
+      usage,
+    );
+    const policy = await readPolicy(required(values.policy, "--policy", usage));
+    const table = await readExitLog(required(values.exits, "--exits", usage));
+    const decisions = replay(policy, table);
+    const report = summarizeDecisions(table, decisions, policy.costs ? { costs: policy.costs } : {});
+    if (values.decisions !== undefined) {
+      const lines = Array.from(decisions.exitLayers, (layer, j) =>
+        JSON.stringify({ exitLayer: layer, prediction: decisions.predictions[j] }),
+      );
+      await writeFileAtomic(values.decisions, lines.join("\n") + "\n");
+    }
+    if (values.json === true) {
+      io.stdout(JSON.stringify({ rule: policy.rule, ...report }) + "\n");
+      return;
+    }
+    io.stdout(
+      textTable(
+        ["samples", "accuracy", "final accuracy", "mean exit", "counted speed-up", "cost speed-up"],
+        [[report.samples, report.accuracy, report.finalAccuracy, report.meanExitLayer, report.countedSpeedup, report.costSpeedup]],
+      ) + `exits: ${report.exitCounts.join(" ")}\n`,
+    );
+  },
+};

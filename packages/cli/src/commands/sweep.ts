@@ -1,0 +1,80 @@
+import { CALIBRATION_RULES, sweep, type CalibrationRule } from "@beem-ts/core";
+import { numberList, oneOf, parse, required } from "../args.js";
+import { readExitLog } from "../files.js";
+import { csv, textTable, type Cell } from "../format.js";
+import { createProgress } from "../progress.js";
+import type { Command } from "../command.js";
+
+const usage = `Usage: beem sweep --calibrate CAL.jsonl --test TEST.jsonl [--rules R1,R2] [--lambdas X1,X2] [--json | --csv]
+  --calibrate FILE   labelled exit log the thresholds are fitted on
+  --test FILE        labelled exit log the results are reported on
+  --rules LIST       default beem-a,beem-c,maxprob,entropy,patience
+  --lambdas LIST     default 0,0.005,0.01,0.02,0.05,0.1
+  --costs C1,C2,...  per-exit costs (default: equal layers)
+  --json | --csv     machine-readable output (default: a table)
+  --no-progress      never draw the progress bar (drawn on a terminal only)`;
+
+const HEADER = [
+  "rule",
+  "lambda",
+  "accuracy",
+  "final accuracy",
+  "mean exit",
+  "counted speed-up",
+  "cost speed-up",
+  "cal accuracy",
+  "pareto",
+];
+
+export const sweepCommand: Command = {
+  name: "sweep",
+  summary: "calibrate every rule at every lambda and report on a test log",
+  usage,
+  async run(argv, io) {
+    const { values } = parse(
+      argv,
+      {
+        calibrate: { type: "string" },
+        test: { type: "string" },
+        rules: { type: "string" },
+        lambdas: { type: "string" },
+        costs: { type: "string" },
+        json: { type: "boolean" },
+        csv: { type: "boolean" },
+        "no-progress": { type: "boolean" },
+      },
+      usage,
+    );
+    const rules = (values.rules ?? "beem-a,beem-c,maxprob,entropy,patience")
+      .split(",")
+      .map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES) as CalibrationRule);
+    const lambdas = numberList(values.lambdas ?? "0,0.005,0.01,0.02,0.05,0.1", "--lambdas", 0)!;
+    const costs = numberList(values.costs, "--costs", 0);
+    const calibration = await readExitLog(required(values.calibrate, "--calibrate", usage));
+    const test = await readExitLog(required(values.test, "--test", usage));
+    const progress = createProgress("sweep", values["no-progress"] === true ? { enabled: false } : {});
+    const result = sweep(calibration, test, {
+      rules,
+      lambdas,
+      ...(costs && { costs }),
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.finish();
+    if (values.json === true) {
+      io.stdout(JSON.stringify({ rows: result.rows.map(({ policy: _policy, ...row }) => row) }, null, 2) + "\n");
+      return;
+    }
+    const rows: Cell[][] = result.rows.map((r) => [
+      r.rule,
+      r.lambda,
+      r.accuracy,
+      r.finalAccuracy,
+      r.meanExitLayer,
+      r.countedSpeedup,
+      r.costSpeedup,
+      r.calibrationAccuracy,
+      r.pareto ? "*" : "",
+    ]);
+    io.stdout(values.csv === true ? csv(HEADER, rows) : textTable(HEADER, rows));
+  },
+};

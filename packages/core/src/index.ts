@@ -1,0 +1,55 @@
+// @beem-ts/core: the BEEM early-exit decision core. No runtime dependencies.
+export { BeemError, type BeemErrorCode } from "./errors.js";
+export {
+  softmax,
+  summarize,
+  checkProbabilities,
+  probabilityProblem,
+  PROBABILITY_SUM_TOLERANCE,
+  type ExitSummary,
+} from "./exit-output.js";
+export {
+  createScorer,
+  POLICY_RULES,
+  CALIBRATION_RULES,
+  type PolicyRule,
+  type CalibrationRule,
+  type Reset,
+  type ScoreSpec,
+  type Scorer,
+} from "./rules.js";
+export { accuracyWeights, costWeights, cumulativeCostFractions, equalCosts } from "./weights.js";
+export {
+  POLICY_VERSION,
+  parsePolicy,
+  serializePolicy,
+  scoreThresholds,
+  type Policy,
+  type BeemPolicy,
+  type ThresholdPolicy,
+  type StaticPolicy,
+  type FinalPolicy,
+  type Threshold,
+  type CalibrationSummary,
+} from "./policy.js";
+export { createDecider, type Decider, type ExitRun, type StepDecision } from "./decider.js";
+export {
+  ExitTableBuilder,
+  createExitTable,
+  exitAccuracies,
+  type ExitSample,
+  type ExitTable,
+} from "./exit-table.js";
+export { parseExitLog, parseExitLogLine, formatExitLogLine } from "./exit-log.js";
+export { replay, type Decisions } from "./replay.js";
+export { evaluate, summarizeDecisions, type EvaluationReport } from "./evaluate.js";
+export {
+  calibrate,
+  createCalibrator,
+  type Calibrator,
+  type CalibrateOptions,
+  type CalibratorOptions,
+} from "./calibrate.js";
+export { LAMBDA_GRID } from "./threshold-solver.js";
+export { sweep, markParetoFront, type SweepOptions, type SweepResult, type SweepRow } from "./sweep.js";
+export { generateSyntheticExits, seededRandom, type SyntheticOptions } from "./synthetic.js";
