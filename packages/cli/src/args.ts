@@ -8,9 +8,26 @@ type Parsed<T extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
 >;
 
-export function parse<T extends Options>(argv: readonly string[], options: T, usage: string): Parsed<T> {
+export function parse<T extends Options>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+): Parsed<T> {
+  // "--lambda -1" reaches the range check (and its clear message) instead of reading as a flag.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const isStringOption = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (isStringOption && next !== undefined && /^-\d|^-\.\d|^-Infinity$/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as Parsed<T>;
   } catch (cause) {
     throw new UsageError(`${(cause as Error).message}\n${usage}`);
   }
@@ -22,7 +39,12 @@ export function required(value: string | undefined, flag: string, usage: string)
 }
 
 /** A number option: finite, >= min. */
-export function numberOption(value: string | undefined, flag: string, fallback: number, min = -Infinity): number {
+export function numberOption(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  min = -Infinity,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < min) {
@@ -34,14 +56,20 @@ export function numberOption(value: string | undefined, flag: string, fallback: 
 }
 
 /** A comma-separated list of numbers. */
-export function numberList(value: string | undefined, flag: string, min = -Infinity): number[] | undefined {
+export function numberList(
+  value: string | undefined,
+  flag: string,
+  min = -Infinity,
+): number[] | undefined {
   if (value === undefined) return undefined;
   return value.split(",").map((part) => numberOption(part.trim(), flag, 0, min));
 }
 
 export function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`Expected ${flag} to be one of ${allowed.join(", ")} but received ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `Expected ${flag} to be one of ${allowed.join(", ")} but received ${JSON.stringify(value)}`,
+    );
   }
   return value as T;
 }

@@ -15,7 +15,11 @@ async function checkReadable(path: string): Promise<void> {
   try {
     await access(path);
   } catch (cause) {
-    throw new BeemError("FILE_NOT_FOUND", `${path}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? "error"})`, { cause });
+    throw new BeemError(
+      "FILE_NOT_FOUND",
+      `${path}: cannot read the file (${(cause as NodeJS.ErrnoException).code ?? "error"})`,
+      { cause },
+    );
   }
 }
 
@@ -31,7 +35,8 @@ export async function readExitLog(path: string): Promise<ExitTable> {
     const sample = parseExitLogLine(line, where);
     if (sample !== undefined) builder.add(sample, where);
   }
-  if (builder.size === 0) throw new BeemError("INVALID_EXIT_LOG", `${path}: the exit log has no samples`);
+  if (builder.size === 0)
+    throw new BeemError("INVALID_EXIT_LOG", `${path}: the exit log has no samples`);
   return builder.build();
 }
 
@@ -42,7 +47,9 @@ export async function readPolicy(path: string): Promise<Policy> {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new BeemError("INVALID_POLICY", `${path}: not valid JSON (${(cause as Error).message})`, { cause });
+    throw new BeemError("INVALID_POLICY", `${path}: not valid JSON (${(cause as Error).message})`, {
+      cause,
+    });
   }
   return parsePolicy(value, { source: path });
 }
@@ -55,6 +62,10 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
-    throw new BeemError("WRITE_FAILED", `${path}: cannot write the file (${(cause as Error).message})`, { cause });
+    throw new BeemError(
+      "WRITE_FAILED",
+      `${path}: cannot write the file (${(cause as Error).message})`,
+      { cause },
+    );
   }
 }

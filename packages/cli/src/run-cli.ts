@@ -7,7 +7,12 @@ import { evaluateCommand } from "./commands/evaluate.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { synthCommand } from "./commands/synth.js";
 
-export const COMMANDS: readonly Command[] = [calibrateCommand, evaluateCommand, sweepCommand, synthCommand];
+export const COMMANDS: readonly Command[] = [
+  calibrateCommand,
+  evaluateCommand,
+  sweepCommand,
+  synthCommand,
+];
 
 function help(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

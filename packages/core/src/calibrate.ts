@@ -48,9 +48,18 @@ export interface Calibrator {
 export function createCalibrator(table: ExitTable, options: CalibratorOptions): Calibrator {
   const rule = checkOneOf("rule", options.rule, CALIBRATION_RULES);
   const L = table.numExits;
-  if (L < 2) throw new BeemError("INVALID_ARGUMENT", `Expected at least 2 exits to calibrate but the log has ${L}`);
-  const costs = options.costs ? checkNumberArray("costs", options.costs, { length: L, positive: true }) : equalCosts(L);
-  const reset = options.reset === undefined ? "current" : checkOneOf("reset", options.reset, ["current", "zero"]);
+  if (L < 2)
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `Expected at least 2 exits to calibrate but the log has ${L}`,
+    );
+  const costs = options.costs
+    ? checkNumberArray("costs", options.costs, { length: L, positive: true })
+    : equalCosts(L);
+  const reset =
+    options.reset === undefined
+      ? "current"
+      : checkOneOf("reset", options.reset, ["current", "zero"]);
   const mode =
     options.thresholds === undefined
       ? rule.startsWith("beem")
@@ -74,10 +83,15 @@ export function createCalibrator(table: ExitTable, options: CalibratorOptions): 
       weighting = "cost";
     }
   } else if (options.weights !== undefined) {
-    throw new BeemError("INVALID_ARGUMENT", `Option "weights" applies to beem-a and beem-c, not ${rule}`);
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `Option "weights" applies to beem-a and beem-c, not ${rule}`,
+    );
   }
   const spec: ScoreSpec =
-    weights !== undefined ? { rule: "beem", weights, reset } : { rule: rule as Exclude<CalibrationRule, "beem-a" | "beem-c"> };
+    weights !== undefined
+      ? { rule: "beem", weights, reset }
+      : { rule: rule as Exclude<CalibrationRule, "beem-a" | "beem-c"> };
 
   const problem: ThresholdProblem = {
     numSamples: table.numSamples,
@@ -117,7 +131,11 @@ export function createCalibrator(table: ExitTable, options: CalibratorOptions): 
       } else if (spec.rule === "final") {
         policy = { ...common, rule: "final" };
       } else {
-        policy = { ...common, rule: spec.rule, thresholds: thresholdsFromScores(spec.rule, best.thresholds) };
+        policy = {
+          ...common,
+          rule: spec.rule,
+          thresholds: thresholdsFromScores(spec.rule, best.thresholds),
+        };
       }
       const report = evaluate(policy, table);
       const n = table.numSamples;

@@ -3,7 +3,11 @@ import { invalidArgument } from "./errors.js";
 
 export function checkFiniteNumber(name: string, value: unknown, min = -Infinity): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    invalidArgument(name, min === -Infinity ? "a finite number" : `a finite number >= ${min}`, value);
+    invalidArgument(
+      name,
+      min === -Infinity ? "a finite number" : `a finite number >= ${min}`,
+      value,
+    );
   }
   return value;
 }
@@ -16,7 +20,11 @@ export function checkInteger(name: string, value: unknown, min: number, max = In
   return value;
 }
 
-export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+export function checkOneOf<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
     invalidArgument(name, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`, value);
   }

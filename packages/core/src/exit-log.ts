@@ -11,7 +11,11 @@ export function parseExitLogLine(line: string, where: string): ExitSample | unde
   try {
     value = JSON.parse(line);
   } catch (cause) {
-    throw new BeemError("INVALID_EXIT_LOG", `${where}: not valid JSON (${(cause as Error).message})`, { cause });
+    throw new BeemError(
+      "INVALID_EXIT_LOG",
+      `${where}: not valid JSON (${(cause as Error).message})`,
+      { cause },
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new BeemError("INVALID_EXIT_LOG", `${where}: each line must be a JSON object`);
@@ -27,7 +31,10 @@ export function parseExitLogLine(line: string, where: string): ExitSample | unde
   const hasExits = record.exits !== undefined;
   const hasLogits = record.logits !== undefined;
   if (hasExits === hasLogits) {
-    throw new BeemError("INVALID_EXIT_LOG", `${where}: give exactly one of the fields "exits" and "logits"`);
+    throw new BeemError(
+      "INVALID_EXIT_LOG",
+      `${where}: give exactly one of the fields "exits" and "logits"`,
+    );
   }
   const field = hasExits ? "exits" : "logits";
   const vectors = record[field];
@@ -39,7 +46,10 @@ export function parseExitLogLine(line: string, where: string): ExitSample | unde
   }
   vectors.forEach((v, i) => {
     if (!Array.isArray(v)) {
-      throw new BeemError("INVALID_EXIT_LOG", `${where}: field "${field}[${i}]" must be an array but is ${describe(v)}`);
+      throw new BeemError(
+        "INVALID_EXIT_LOG",
+        `${where}: field "${field}[${i}]" must be an array but is ${describe(v)}`,
+      );
     }
   });
   const rows = vectors as number[][];
@@ -66,7 +76,8 @@ export function parseExitLog(text: string, options: { source?: string } = {}): E
     const sample = parseExitLogLine(line, where);
     if (sample !== undefined) builder.add(sample, where);
   });
-  if (builder.size === 0) throw new BeemError("INVALID_EXIT_LOG", `${source}: the exit log has no samples`);
+  if (builder.size === 0)
+    throw new BeemError("INVALID_EXIT_LOG", `${source}: the exit log has no samples`);
   return builder.build();
 }
 

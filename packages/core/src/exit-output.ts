@@ -82,9 +82,16 @@ export function logitsProblem(logits: ArrayLike<number>, classes?: number): stri
 }
 
 /** Throws INVALID_ARGUMENT naming `name` when the vector is not a probability vector. */
-export function checkProbabilities(name: string, probabilities: ArrayLike<number>, classes?: number): void {
+export function checkProbabilities(
+  name: string,
+  probabilities: ArrayLike<number>,
+  classes?: number,
+): void {
   const problem = probabilityProblem(probabilities, classes);
   if (problem !== undefined) {
-    throw new BeemError("INVALID_ARGUMENT", `Expected ${name} to be a probability vector but it ${problem}`);
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `Expected ${name} to be a probability vector but it ${problem}`,
+    );
   }
 }

@@ -65,7 +65,11 @@ export class ExitTableBuilder {
         `${where}: has ${summaries.length} exits but the first sample has ${this.#numExits}`,
       );
     }
-    if (!Number.isInteger(label) || label < 0 || (this.#numClasses > 0 && label >= this.#numClasses)) {
+    if (
+      !Number.isInteger(label) ||
+      label < 0 ||
+      (this.#numClasses > 0 && label >= this.#numClasses)
+    ) {
       throw new BeemError(
         "INVALID_EXIT_LOG",
         `${where}: field "label" must be an integer in [0, ${this.#numClasses - 1}] but is ${label}`,

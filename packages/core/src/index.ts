@@ -51,5 +51,11 @@ export {
   type CalibratorOptions,
 } from "./calibrate.js";
 export { LAMBDA_GRID } from "./threshold-solver.js";
-export { sweep, markParetoFront, type SweepOptions, type SweepResult, type SweepRow } from "./sweep.js";
+export {
+  sweep,
+  markParetoFront,
+  type SweepOptions,
+  type SweepResult,
+  type SweepRow,
+} from "./sweep.js";
 export { generateSyntheticExits, seededRandom, type SyntheticOptions } from "./synthetic.js";

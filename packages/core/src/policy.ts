@@ -160,7 +160,11 @@ export function parsePolicy(value: unknown, options: { source?: string } = {}): 
       if (weights.length < 1) fail("weights", "a non-empty array", record.weights);
       const thresholds = thresholdsFrom();
       if (thresholds.length !== weights.length - 1) {
-        fail("thresholds", `an array of ${weights.length - 1} entries (one fewer than weights)`, record.thresholds);
+        fail(
+          "thresholds",
+          `an array of ${weights.length - 1} entries (one fewer than weights)`,
+          record.thresholds,
+        );
       }
       const reset = record.reset ?? "current";
       if (reset !== "current" && reset !== "zero") fail("reset", `"current" or "zero"`, reset);

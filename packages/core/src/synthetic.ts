@@ -37,7 +37,8 @@ export function generateSyntheticExits(options: SyntheticOptions = {}): ExitSamp
   const exits = checkInteger("exits", options.exits ?? 12, 1);
   const classes = checkInteger("classes", options.classes ?? 2, 2);
   const random = seededRandom(checkInteger("seed", options.seed ?? 0, 0));
-  const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gaussian = (): number =>
+    Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const rho = 0.8;
   const out: ExitSample[] = [];
   for (let j = 0; j < samples; j++) {
@@ -49,7 +50,8 @@ export function generateSyntheticExits(options: SyntheticOptions = {}): ExitSamp
       const strength = 4 * Math.sqrt(i / exits) * (1.2 - difficulty);
       const logits = noise.map((z, c) => 1.5 * z + (c === label ? strength : 0));
       vectors.push(softmax(logits));
-      for (let c = 0; c < classes; c++) noise[c] = rho * noise[c]! + Math.sqrt(1 - rho * rho) * gaussian();
+      for (let c = 0; c < classes; c++)
+        noise[c] = rho * noise[c]! + Math.sqrt(1 - rho * rho) * gaussian();
     }
     out.push({ label, exits: vectors });
   }

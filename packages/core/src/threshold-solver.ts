@@ -33,7 +33,9 @@ export interface Candidate {
  */
 export const LAMBDA_GRID: readonly number[] = [
   0,
-  ...[-4, -3, -2, -1, 0].flatMap((e) => [1, 1.5, 2, 3, 5, 7].map((m) => Number((m * 10 ** e).toPrecision(3)))),
+  ...[-4, -3, -2, -1, 0].flatMap((e) =>
+    [1, 1.5, 2, 3, 5, 7].map((m) => Number((m * 10 ** e).toPrecision(3))),
+  ),
   10,
 ];
 
@@ -111,7 +113,9 @@ export function sharedThresholdCandidates(p: ThresholdProblem): Candidate[] {
     }
   }
   const order = Array.from(values.keys()).sort((a, b) => values[b]! - values[a]! || a - b);
-  const candidates: Candidate[] = [{ thresholds: new Float64Array(width).fill(Infinity), errors, cost }];
+  const candidates: Candidate[] = [
+    { thresholds: new Float64Array(width).fill(Infinity), errors, cost },
+  ];
   for (let k = 0; k < order.length; k++) {
     const e = order[k]!;
     const j = samples[e]!;
@@ -174,7 +178,8 @@ function coordinateDescent(
     return width;
   };
   for (let j = 0; j < p.numSamples; j++) exitAt[j] = nextExit(j, -1);
-  const loss = (j: number, exit: number): number => 1 - p.correct[j * L + exit]! + lambda * p.costFractions[exit]!;
+  const loss = (j: number, exit: number): number =>
+    1 - p.correct[j * L + exit]! + lambda * p.costFractions[exit]!;
 
   for (let pass = 0; pass < 50; pass++) {
     let changed = false;
@@ -203,9 +208,11 @@ function coordinateDescent(
         }
         const following = order[k + 1];
         const groupEnds =
-          following === undefined ||
-          p.scores[following * width + t] !== p.scores[j * width + t];
-        if (groupEnds && (prefixJ < bestJ - EPS || (prefixJ <= bestJ + EPS && prefixCost < bestCost - EPS))) {
+          following === undefined || p.scores[following * width + t] !== p.scores[j * width + t];
+        if (
+          groupEnds &&
+          (prefixJ < bestJ - EPS || (prefixJ <= bestJ + EPS && prefixCost < bestCost - EPS))
+        ) {
           bestJ = prefixJ;
           bestCost = prefixCost;
           bestAlpha = p.scores[j * width + t]!;
@@ -218,7 +225,12 @@ function coordinateDescent(
         changed = true;
         for (let j = 0; j < p.numSamples; j++) {
           if (exitAt[j]! >= t) {
-            exitAt[j] = p.scores[j * width + t]! >= bestAlpha ? t : exitAt[j]! > t ? exitAt[j]! : nextExit(j, t);
+            exitAt[j] =
+              p.scores[j * width + t]! >= bestAlpha
+                ? t
+                : exitAt[j]! > t
+                  ? exitAt[j]!
+                  : nextExit(j, t);
           }
         }
       }

@@ -33,9 +33,12 @@ export const calibrateCommand: Command = {
     const rule = oneOf(required(values.rule, "--rule", usage), "--rule", CALIBRATION_RULES);
     const lambda = numberOption(values.lambda, "--lambda", 0, 0);
     const costs = numberList(values.costs, "--costs", 0);
-    const reset = values.reset === undefined ? undefined : oneOf(values.reset, "--reset", ["current", "zero"]);
+    const reset =
+      values.reset === undefined ? undefined : oneOf(values.reset, "--reset", ["current", "zero"]);
     const thresholds =
-      values.thresholds === undefined ? undefined : oneOf(values.thresholds, "--thresholds", ["per-exit", "shared"]);
+      values.thresholds === undefined
+        ? undefined
+        : oneOf(values.thresholds, "--thresholds", ["per-exit", "shared"]);
     const table = await readExitLog(required(values.exits, "--exits", usage));
     const policy = calibrate(table, {
       rule,

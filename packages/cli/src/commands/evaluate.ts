@@ -17,13 +17,22 @@ export const evaluateCommand: Command = {
   async run(argv, io) {
     const { values } = parse(
       argv,
-      { exits: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" }, decisions: { type: "string" } },
+      {
+        exits: { type: "string" },
+        policy: { type: "string" },
+        json: { type: "boolean" },
+        decisions: { type: "string" },
+      },
       usage,
     );
     const policy = await readPolicy(required(values.policy, "--policy", usage));
     const table = await readExitLog(required(values.exits, "--exits", usage));
     const decisions = replay(policy, table);
-    const report = summarizeDecisions(table, decisions, policy.costs ? { costs: policy.costs } : {});
+    const report = summarizeDecisions(
+      table,
+      decisions,
+      policy.costs ? { costs: policy.costs } : {},
+    );
     if (values.decisions !== undefined) {
       const lines = Array.from(decisions.exitLayers, (layer, j) =>
         JSON.stringify({ exitLayer: layer, prediction: decisions.predictions[j] }),
@@ -37,7 +46,16 @@ export const evaluateCommand: Command = {
     io.stdout(
       textTable(
         ["samples", "accuracy", "final accuracy", "mean exit", "counted speed-up", "cost speed-up"],
-        [[report.samples, report.accuracy, report.finalAccuracy, report.meanExitLayer, report.countedSpeedup, report.costSpeedup]],
+        [
+          [
+            report.samples,
+            report.accuracy,
+            report.finalAccuracy,
+            report.meanExitLayer,
+            report.countedSpeedup,
+            report.costSpeedup,
+          ],
+        ],
       ) + `exits: ${report.exitCounts.join(" ")}\n`,
     );
   },

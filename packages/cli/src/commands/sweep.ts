@@ -52,7 +52,10 @@ export const sweepCommand: Command = {
     const costs = numberList(values.costs, "--costs", 0);
     const calibration = await readExitLog(required(values.calibrate, "--calibrate", usage));
     const test = await readExitLog(required(values.test, "--test", usage));
-    const progress = createProgress("sweep", values["no-progress"] === true ? { enabled: false } : {});
+    const progress = createProgress(
+      "sweep",
+      values["no-progress"] === true ? { enabled: false } : {},
+    );
     const result = sweep(calibration, test, {
       rules,
       lambdas,
@@ -61,7 +64,10 @@ export const sweepCommand: Command = {
     });
     progress.finish();
     if (values.json === true) {
-      io.stdout(JSON.stringify({ rows: result.rows.map(({ policy: _policy, ...row }) => row) }, null, 2) + "\n");
+      io.stdout(
+        JSON.stringify({ rows: result.rows.map(({ policy: _policy, ...row }) => row) }, null, 2) +
+          "\n",
+      );
       return;
     }
     const rows: Cell[][] = result.rows.map((r) => [
