@@ -1,7 +1,15 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "training/**", "models/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "training/runs/**",
+      "training/data/**",
+      "models/**",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -7,8 +7,34 @@ import { basicTokens, readLabelledJsonl } from "./data.js";
 
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
 const SUFFIXES = [
-  "s", "es", "ed", "d", "ing", "ly", "er", "ers", "est", "ness", "less", "ful", "able", "ible",
-  "ment", "ments", "ion", "ions", "y", "ies", "ish", "ity", "ive", "al", "ic", "ous", "'s", "n't",
+  "s",
+  "es",
+  "ed",
+  "d",
+  "ing",
+  "ly",
+  "er",
+  "ers",
+  "est",
+  "ness",
+  "less",
+  "ful",
+  "able",
+  "ible",
+  "ment",
+  "ments",
+  "ion",
+  "ions",
+  "y",
+  "ies",
+  "ish",
+  "ity",
+  "ive",
+  "al",
+  "ic",
+  "ous",
+  "'s",
+  "n't",
 ];
 
 const { values } = parseArgs({

@@ -59,7 +59,10 @@ export function seededRandom(seed: number): () => number {
 
 /** BERT's basic pre-tokenisation (lower case, accents stripped, split on space and punctuation). */
 export function basicTokens(text: string): string[] {
-  const normalized = text.toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "");
+  const normalized = text
+    .toLowerCase()
+    .normalize("NFD")
+    .replace(/\p{Mn}/gu, "");
   return normalized
     .split(/\s+/u)
     .flatMap((word) => word.split(/([!-/:-@[-`{-~]|\p{P})/u))
