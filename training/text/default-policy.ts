@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { calibrate, parseExitLog, serializePolicy } from "@beem-ts/core";
+import { exitCosts, readTextManifest } from "@beem-ts/text";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -13,15 +14,16 @@ const { positionals, values } = parseArgs({
 const dir = positionals[0];
 if (dir === undefined) throw new Error("Usage: default-policy.ts BUNDLE_DIR [--lambda X]");
 const manifestPath = join(dir, "manifest.json");
+const checked = await readTextManifest(dir);
+if (checked.costs === undefined) throw new Error(`${manifestPath}: measure the costs first`);
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-if (manifest.costs === undefined) throw new Error(`${manifestPath}: measure the costs first`);
 const logPath = join(dir, "calibration-exits.jsonl");
 const table = parseExitLog(readFileSync(logPath, "utf8"), { source: logPath });
-// The fixed cost (embeddings) is paid by every input: it belongs to reaching exit 1.
-const costs = (manifest.costs.exits as number[]).map((c, i) =>
-  i === 0 ? c + manifest.costs.fixed : c,
-);
-const policy = calibrate(table, { rule: "beem-a", lambda: Number(values.lambda), costs });
+const policy = calibrate(table, {
+  rule: "beem-a",
+  lambda: Number(values.lambda),
+  costs: exitCosts(checked),
+});
 writeFileSync(join(dir, "policy.json"), serializePolicy(policy));
 manifest.policy = "policy.json";
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");

@@ -141,6 +141,7 @@ def main():
                 for i in range(1, cfg.layers + 1)
             ],
         },
+        "calibrationLog": "calibration-exits.jsonl",
         "training": {
             "config": cfg.to_dict(),
             "epochs": history["epoch"],

@@ -6,12 +6,18 @@ import { calibrateCommand } from "./commands/calibrate.js";
 import { evaluateCommand } from "./commands/evaluate.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { synthCommand } from "./commands/synth.js";
+import { classifyCommand } from "./commands/classify.js";
+import { classifyEvalCommand } from "./commands/classify-eval.js";
+import { classifyLogCommand } from "./commands/classify-log.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
   evaluateCommand,
   sweepCommand,
   synthCommand,
+  classifyCommand,
+  classifyEvalCommand,
+  classifyLogCommand,
 ];
 
 function help(commands: readonly Command[]): string {

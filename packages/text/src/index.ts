@@ -1,3 +1,13 @@
+// @beem-ts/text: multi-exit text classification, layer by layer on onnxruntime-node.
+export {
+  TextClassifier,
+  type ClassifyOptions,
+  type Classification,
+  type LoadOptions,
+} from "./text-classifier.js";
+export type { TraceStep } from "./layer-runner.js";
 export { MultiExitEncoder, maskTensor, type LayerOutput } from "./multi-exit-encoder.js";
 export { readTextManifest, type TextManifest, type GraphSpec, type ExitCosts } from "./manifest.js";
+export { exitCosts } from "./costs.js";
 export { createSession, type SessionOptions } from "./session.js";
+export { readLabelledTexts, parseLabelledTexts, type LabelledText } from "./labelled-data.js";

@@ -31,6 +31,8 @@ export interface TextManifest {
   readonly tokenizer: { readonly file: string; readonly config: string; readonly padId: number };
   readonly graphs: { readonly embeddings: GraphSpec; readonly layers: readonly GraphSpec[] };
   readonly costs?: ExitCosts;
+  /** Exit log of the calibration split (for fitting other rules and lambdas), relative to the bundle. */
+  readonly calibrationLog?: string;
   /** Default policy file, relative to the bundle. */
   readonly policy?: string;
   readonly training?: unknown;

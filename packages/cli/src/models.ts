@@ -1,0 +1,50 @@
+// Where the bundled models are, and the options that choose a policy.
+import { resolve } from "node:path";
+import { CALIBRATION_RULES, type CalibrationRule, type Policy } from "@beem-ts/core";
+import { numberOption, oneOf } from "./args.js";
+import { readPolicy } from "./files.js";
+import { UsageError } from "./cli-error.js";
+
+const REPO_ROOT = resolve(import.meta.dirname, "../../..");
+
+/** The bundled SST-2 model, or $BEEM_TEXT_MODEL. */
+export function defaultTextModel(): string {
+  return process.env.BEEM_TEXT_MODEL ?? resolve(REPO_ROOT, "models/sst2-beem");
+}
+
+export const POLICY_OPTIONS = {
+  rule: { type: "string" },
+  lambda: { type: "string" },
+  policy: { type: "string" },
+  full: { type: "boolean" },
+} as const;
+
+export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (calibrated on the bundle's calibration log)
+  --lambda X      cost parameter for --rule (default 0; alone: BEEM-A at X)
+  --policy FILE   a policy file instead
+  --full          no early exit: run every layer
+  (default: the bundle's own policy)`;
+
+export interface PolicyChoice {
+  readonly policy?: Policy;
+  readonly rule?: CalibrationRule;
+  readonly lambda?: number;
+  readonly full?: boolean;
+}
+
+export async function policyChoice(values: {
+  rule?: string | undefined;
+  lambda?: string | undefined;
+  policy?: string | undefined;
+  full?: boolean | undefined;
+}): Promise<PolicyChoice> {
+  if (values.policy !== undefined && (values.rule !== undefined || values.lambda !== undefined)) {
+    throw new UsageError("Give either --policy or --rule/--lambda, not both");
+  }
+  if (values.full === true) return { full: true };
+  if (values.policy !== undefined) return { policy: await readPolicy(values.policy) };
+  return {
+    ...(values.rule !== undefined && { rule: oneOf(values.rule, "--rule", CALIBRATION_RULES) }),
+    ...(values.lambda !== undefined && { lambda: numberOption(values.lambda, "--lambda", 0, 0) }),
+  };
+}

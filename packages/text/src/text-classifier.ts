@@ -1,0 +1,279 @@
+// The public text classifier: load a bundle, classify with early exit, log exits, dispose.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  BeemError,
+  CALIBRATION_RULES,
+  createCalibrator,
+  createDecider,
+  parseExitLog,
+  parsePolicy,
+  type CalibrationRule,
+  type Calibrator,
+  type ExitSample,
+  type Policy,
+} from "@beem-ts/core";
+import { exitCosts } from "./costs.js";
+import { bundleError } from "./errors.js";
+import { runRows, type TraceStep } from "./layer-runner.js";
+import type { TextManifest } from "./manifest.js";
+import { MultiExitEncoder } from "./multi-exit-encoder.js";
+import type { SessionOptions } from "./session.js";
+import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
+
+export interface LoadOptions extends SessionOptions {}
+
+export interface ClassifyOptions {
+  /** A policy to decide with (from `calibrate` or a file). Default: the bundle's policy. */
+  readonly policy?: Policy;
+  /** Calibrate this rule on the bundle's calibration log instead (with `lambda`). */
+  readonly rule?: CalibrationRule;
+  /** Cost parameter for `rule`; default 0. With no `rule`, BEEM-A at this lambda. */
+  readonly lambda?: number;
+  /** Run every layer (no early exit). Default false. */
+  readonly full?: boolean;
+  /** Return every computed exit's prediction, confidence and running score. Default false. */
+  readonly trace?: boolean;
+  /** Texts run together through each layer; rows that exit leave the batch. Default 1. */
+  readonly batchSize?: number;
+}
+
+export interface Classification {
+  readonly label: string;
+  readonly labelId: number;
+  /** Probabilities of the exit that answered. */
+  readonly probabilities: readonly number[];
+  readonly confidence: number;
+  /** 1-based exit that answered. */
+  readonly exitLayer: number;
+  /** The text was longer than the model's maximum length and was cut. */
+  readonly truncated: boolean;
+  readonly trace?: readonly TraceStep[];
+}
+
+export class TextClassifier {
+  readonly manifest: TextManifest;
+  readonly defaultPolicy: Policy;
+  readonly #dir: string;
+  readonly #encoder: MultiExitEncoder;
+  readonly #tokenizer: TextTokenizer;
+  readonly #calibrators = new Map<CalibrationRule, Calibrator>();
+  readonly #finalPolicy: Policy;
+
+  private constructor(
+    dir: string,
+    encoder: MultiExitEncoder,
+    tokenizer: TextTokenizer,
+    policy: Policy,
+  ) {
+    this.#dir = dir;
+    this.#encoder = encoder;
+    this.#tokenizer = tokenizer;
+    this.manifest = encoder.manifest;
+    this.defaultPolicy = policy;
+    this.#finalPolicy = { version: 1, rule: "final", numExits: encoder.numExits };
+  }
+
+  /** Loads a bundle folder (manifest.json, ONNX graphs, tokenizer, policy). */
+  static async load(dir: string, options: LoadOptions = {}): Promise<TextClassifier> {
+    const encoder = await MultiExitEncoder.load(dir, options);
+    try {
+      const tokenizer = await loadTokenizer(dir, encoder.manifest);
+      const final: Policy = { version: 1, rule: "final", numExits: encoder.numExits };
+      const policy =
+        encoder.manifest.policy === undefined
+          ? final
+          : await readPolicy(join(dir, encoder.manifest.policy));
+      checkExits(policy, encoder.numExits);
+      return new TextClassifier(dir, encoder, tokenizer, policy);
+    } catch (error) {
+      await encoder.dispose();
+      throw error;
+    }
+  }
+
+  get labels(): readonly string[] {
+    return this.manifest.labels;
+  }
+
+  get numExits(): number {
+    return this.manifest.numExits;
+  }
+
+  classify(text: string, options?: ClassifyOptions): Promise<Classification>;
+  classify(texts: readonly string[], options?: ClassifyOptions): Promise<Classification[]>;
+  async classify(
+    input: string | readonly string[],
+    options: ClassifyOptions = {},
+  ): Promise<Classification | Classification[]> {
+    const single = typeof input === "string";
+    const texts = single ? [input] : input;
+    const encoded = this.#encode(texts);
+    const decider = createDecider(await this.policyFor(options));
+    const batchSize = checkBatchSize(options.batchSize);
+    const out = new Array<Classification>(texts.length);
+    for (const chunk of chunks(lengthOrder(encoded.map((e) => e.ids.length)), batchSize)) {
+      const results = await runRows(
+        this.#encoder,
+        chunk.map((i) => encoded[i]!.ids),
+        decider,
+        { trace: options.trace === true },
+      );
+      results.forEach((r, k) => {
+        const i = chunk[k]!;
+        out[i] = {
+          label: this.labels[r.prediction] ?? String(r.prediction),
+          labelId: r.prediction,
+          probabilities: Array.from(r.probabilities),
+          confidence: r.probabilities[r.prediction]!,
+          exitLayer: r.exitLayer,
+          truncated: encoded[i]!.truncated,
+          ...(r.trace && { trace: r.trace }),
+        };
+      });
+    }
+    return single ? out[0]! : out;
+  }
+
+  /**
+   * Every exit's probabilities for labelled texts, in the exit-log format the core calibrates
+   * on (`formatExitLogLine` writes them as JSON Lines).
+   */
+  async exitOutputs(
+    samples: readonly { readonly text: string; readonly label: number }[],
+    options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<ExitSample[]> {
+    const encoded = this.#encode(samples.map((s) => s.text));
+    const decider = createDecider(this.#finalPolicy);
+    const out = new Array<ExitSample>(samples.length);
+    let done = 0;
+    for (const chunk of chunks(
+      lengthOrder(encoded.map((e) => e.ids.length)),
+      checkBatchSize(options.batchSize ?? 32),
+    )) {
+      const results = await runRows(
+        this.#encoder,
+        chunk.map((i) => encoded[i]!.ids),
+        decider,
+        { keepExits: true },
+      );
+      results.forEach((r, k) => {
+        out[chunk[k]!] = { label: samples[chunk[k]!]!.label, exits: r.exits! };
+      });
+      done += chunk.length;
+      options.onProgress?.(done, samples.length);
+    }
+    return out;
+  }
+
+  /** The policy `classify` would use for these options. */
+  async policyFor(
+    options: Pick<ClassifyOptions, "policy" | "rule" | "lambda" | "full"> = {},
+  ): Promise<Policy> {
+    if (options.full === true) return this.#finalPolicy;
+    if (options.policy !== undefined) {
+      if (options.rule !== undefined || options.lambda !== undefined) {
+        throw new BeemError(
+          "INVALID_ARGUMENT",
+          'Give either "policy" or "rule"/"lambda", not both',
+        );
+      }
+      checkExits(options.policy, this.numExits);
+      return options.policy;
+    }
+    if (options.rule === undefined && options.lambda === undefined) return this.defaultPolicy;
+    const rule = options.rule ?? "beem-a";
+    if (!(CALIBRATION_RULES as readonly string[]).includes(rule)) {
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
+      );
+    }
+    return (await this.#calibrator(rule)).fit(options.lambda ?? 0);
+  }
+
+  async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
+    const cached = this.#calibrators.get(rule);
+    if (cached) return cached;
+    const file = this.manifest.calibrationLog;
+    if (file === undefined) {
+      throw bundleError(`${this.#dir}: the bundle has no calibration log to fit "${rule}" on`);
+    }
+    const path = join(this.#dir, file);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (cause) {
+      throw bundleError(
+        `${path}: cannot read the calibration log (${(cause as Error).message})`,
+        cause,
+      );
+    }
+    const calibrator = createCalibrator(parseExitLog(text, { source: path }), {
+      rule,
+      costs: exitCosts(this.manifest),
+    });
+    this.#calibrators.set(rule, calibrator);
+    return calibrator;
+  }
+
+  #encode(texts: readonly string[]) {
+    if (texts.length === 0)
+      throw new BeemError("INVALID_ARGUMENT", "Expected at least one text but received none");
+    return texts.map((text, i) => {
+      if (typeof text !== "string" || text.trim() === "") {
+        const name = texts.length === 1 ? "text" : `texts[${i}]`;
+        throw new BeemError(
+          "INVALID_ARGUMENT",
+          `Expected ${name} to be a non-empty string but received ${JSON.stringify(text)}`,
+        );
+      }
+      return this.#tokenizer.encode(text);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.#encoder.dispose();
+  }
+}
+
+async function readPolicy(path: string): Promise<Policy> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (cause) {
+    throw bundleError(`${path}: cannot read the policy (${(cause as Error).message})`, cause);
+  }
+  return parsePolicy(value, { source: path });
+}
+
+function checkExits(policy: Policy, numExits: number): void {
+  if (policy.numExits !== numExits) {
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `The policy is for ${policy.numExits} exits but the model has ${numExits}`,
+    );
+  }
+}
+
+function checkBatchSize(value: number | undefined): number {
+  const size = value ?? 1;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `Expected batchSize to be an integer >= 1 but received ${size}`,
+    );
+  }
+  return size;
+}
+
+/** Indices by length, so rows batched together need little padding. */
+function lengthOrder(lengths: readonly number[]): number[] {
+  return lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
