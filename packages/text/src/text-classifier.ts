@@ -21,7 +21,7 @@ import { MultiExitEncoder } from "./multi-exit-encoder.js";
 import type { SessionOptions } from "./session.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 
-export interface LoadOptions extends SessionOptions {}
+export type LoadOptions = SessionOptions;
 
 export interface ClassifyOptions {
   /** A policy to decide with (from `calibrate` or a file). Default: the bundle's policy. */
