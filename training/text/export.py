@@ -110,7 +110,7 @@ def main():
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    model, cfg, ckpt = load_checkpoint(os.path.join(args.run, "checkpoint.pt"), args.data)
+    model, cfg, ckpt = load_checkpoint(os.path.join(args.run, "best.pt"), args.data)
     os.makedirs(args.out, exist_ok=True)
     export_graphs(model, cfg, args.out)
     model.eval()  # export restores each exported module's previous mode; make sure of eval
@@ -122,7 +122,7 @@ def main():
         json.dump({"source": "PyTorch, batch 1, no padding", "inputs": golden(model, calibration)}, f)
     exit_log(model, calibration, os.path.join(args.out, "calibration-exits.jsonl"))
     exit_log(model, dev, os.path.join(args.out, "dev-exits.jsonl"))
-    history = ckpt["history"][-1]
+    history = ckpt["history"][ckpt["epoch"] - 1]
     manifest = {
         "format": "beem-bundle",
         "formatVersion": 1,
@@ -144,8 +144,10 @@ def main():
         "calibrationLog": "calibration-exits.jsonl",
         "training": {
             "config": cfg.to_dict(),
-            "epochs": history["epoch"],
-            "trainingSeconds": history["seconds"],
+            "epochsRun": ckpt["history"][-1]["epoch"],
+            "selectedEpoch": ckpt["epoch"],
+            "selection": "final-exit accuracy on the calibration split",
+            "trainingSeconds": ckpt["history"][-1]["seconds"],
             "exitAccuracy": {"calibration": history["calibration"], "dev": history["dev"]},
         },
     }

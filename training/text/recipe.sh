@@ -7,7 +7,7 @@
 #
 # Environment: SST2 (folder with train.jsonl and dev.jsonl; default ../shared/data/text/sst2),
 # WORK (scratch folder; default training/runs/text), OUT (bundle; default models/sst2-beem),
-# EPOCHS (default 8), LAMBDA (default policy's lambda; default 0.01), PYTHON (default /usr/bin/python3).
+# EPOCHS (default 4), LAMBDA (default policy's lambda; default 0.01), PYTHON (default /usr/bin/python3).
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,7 +15,7 @@ cd "$ROOT"
 SST2="${SST2:-$ROOT/../shared/data/text/sst2}"
 WORK="${WORK:-$ROOT/training/runs/text}"
 OUT="${OUT:-$ROOT/models/sst2-beem}"
-EPOCHS="${EPOCHS:-8}"
+EPOCHS="${EPOCHS:-4}"
 LAMBDA="${LAMBDA:-0.01}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1

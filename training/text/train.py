@@ -136,6 +136,13 @@ def main():
         }
         history.append(record)
         print(json.dumps(record), flush=True)
+        # Model selection on the calibration split (held out from training; dev is only reported):
+        # keep the epoch whose final exit is most accurate there.
+        best_so_far = max(h["calibration"][-1] for h in history)
+        if record["calibration"][-1] >= best_so_far:
+            torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "epoch": epoch + 1,
+                        "elapsed": elapsed, "history": history}, os.path.join(args.run, "best.pt.tmp"))
+            os.replace(os.path.join(args.run, "best.pt.tmp"), os.path.join(args.run, "best.pt"))
         torch.save({
             "config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(), "epoch": epoch + 1, "elapsed": elapsed,
