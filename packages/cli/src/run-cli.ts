@@ -9,6 +9,7 @@ import { synthCommand } from "./commands/synth.js";
 import { classifyCommand } from "./commands/classify.js";
 import { classifyEvalCommand } from "./commands/classify-eval.js";
 import { classifyLogCommand } from "./commands/classify-log.js";
+import { scenesCommand } from "./commands/scenes.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   classifyCommand,
   classifyEvalCommand,
   classifyLogCommand,
+  scenesCommand,
 ];
 
 function help(commands: readonly Command[]): string {
