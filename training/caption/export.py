@@ -1,0 +1,276 @@
+"""Exports a trained captioner twice, from the same weights:
+
+1. OUT/ (the early-exit bundle run layer by layer): encoder.onnx, cross_kv_{i}.onnx (one layer's
+   cross-attention keys/values from the image memory, computed once per image and only for the
+   layers reached), embed.onnx, layer_{i}.onnx (one decoding step through layer i fused with its
+   exit head; past keys/values in, present out), kv_{i}.onnx (layer i's self-attention keys/values
+   of given hidden states: fills the positions of tokens that exited below i), tokenizer files,
+   manifest.json, golden.json (PyTorch greedy captions and step logits on held-out scenes).
+2. TJS/ (what transformers.js loads like Xenova/vit-gpt2-image-captioning): onnx/encoder_model.onnx,
+   onnx/decoder_model_merged.onnx, config.json, generation_config.json, preprocessor_config.json,
+   tokenizer.json, tokenizer_config.json.
+
+Usage: /usr/bin/python3 export.py --run RUN --data DATA --out models/caption-beem --tjs models/caption-beem-tjs
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import torch
+from torch import nn
+
+from model import CaptionConfig, Captioner
+from train import MEAN, STD, load_split, pixels
+
+OPSET = 17
+
+
+def load_checkpoint(path, data):
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no checkpoint (run train.py first)")
+    ckpt = torch.load(path)
+    with open(os.path.join(data, "tokenizer", "tokenizer.json")) as f:
+        vocab = len(json.load(f)["model"]["vocab"])
+    raw = dict(ckpt["config"])
+    raw["channels"] = tuple(raw["channels"])
+    cfg = CaptionConfig(**raw)
+    if cfg.vocab_size != vocab:
+        sys.exit(f"{path}: checkpoint vocabulary {cfg.vocab_size} != tokenizer's {vocab}")
+    model = Captioner(cfg)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as error:
+        sys.exit(f"{path}: weights do not match config {cfg.to_dict()}: {error}")
+    return model.eval(), cfg, ckpt
+
+
+class Encoder(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, pixel_values):
+        return self.m.encoder(pixel_values)
+
+
+class CrossKV(nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, memory):
+        return self.layer.cross_keys_values(memory)
+
+
+class SelfKV(nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, hidden):
+        return self.layer.self_kv(hidden)
+
+
+class Embed(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, position_ids):
+        return self.m.tokens(input_ids) + self.m.positions(position_ids)
+
+
+class Step(nn.Module):
+    """One position through layer i and its exit head."""
+
+    def __init__(self, m, i):
+        super().__init__()
+        self.m, self.i = m, i
+
+    def forward(self, hidden, past_key, past_value, cross_key, cross_value):
+        hidden, k, v = self.m.layers[self.i](hidden, past_key, past_value, cross_key, cross_value)
+        return hidden, k, v, self.m.exit_logits(self.i, hidden)
+
+
+class MergedDecoder(nn.Module):
+    """transformers.js' decoder_model_merged: every layer, cross-attention from the encoder
+    states at every step (as GPT-2 exports do), positions after the past."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, encoder_hidden_states, *past):
+        m = self.m
+        start = past[0].shape[2]
+        t = input_ids.shape[1]
+        positions = torch.arange(t, device=input_ids.device) + start
+        hidden = m.tokens(input_ids) + m.positions(positions).unsqueeze(0)
+        total = start + t
+        causal = torch.ones(t, total, dtype=torch.bool).triu(1 + start) if t > 1 else None
+        presents = []
+        for i, layer in enumerate(m.layers):
+            ck, cv = layer.cross_keys_values(encoder_hidden_states)
+            hidden, k, v = layer(hidden, past[2 * i], past[2 * i + 1], ck, cv, causal)
+            presents += [k, v]
+        return (m.exit_logits(len(m.layers) - 1, hidden), *presents)
+
+
+def export(module, args, path, inputs, outputs, axes):
+    with torch.enable_grad():
+        torch.onnx.export(module.eval(), args, path, input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET)
+
+
+@torch.no_grad()
+def greedy(model, cfg, pixel_values, max_tokens=30):
+    """Full-depth greedy decoding, one position at a time with caches (as the runtime does)."""
+    memory = model.encoder(pixel_values)
+    cross = [layer.cross_keys_values(memory) for layer in model.layers]
+    b = pixel_values.shape[0]
+    empty = memory.new_zeros(b, cfg.heads, 0, cfg.head_dim)
+    past = [(empty, empty) for _ in model.layers]
+    token = torch.full((b, 1), cfg.bos_id, dtype=torch.long)
+    out = []
+    for pos in range(max_tokens):
+        hidden = model.embed(token, pos)
+        for i, layer in enumerate(model.layers):
+            hidden, k, v = layer(hidden, past[i][0], past[i][1], *cross[i])
+            past[i] = (k, v)
+        token = model.exit_logits(cfg.layers - 1, hidden)[:, -1].argmax(-1, keepdim=True)
+        out.append(token[:, 0].tolist())
+        if all(t == cfg.eos_id for t in out[-1]) or all(cfg.eos_id in col for col in zip(*out)):
+            break
+    sequences = []
+    for r in range(b):
+        seq = []
+        for step in out:
+            if step[r] == cfg.eos_id:
+                break
+            seq.append(step[r])
+        sequences.append(seq)
+    return sequences
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--run", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--tjs", required=True)
+    args = p.parse_args()
+    model, cfg, ckpt = load_checkpoint(os.path.join(args.run, "checkpoint.pt"), args.data)
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.tjs, "onnx"), exist_ok=True)
+    H, Dh, D, S = cfg.heads, cfg.head_dim, cfg.hidden, cfg.grid * cfg.grid
+    px = torch.randn(2, 3, cfg.image_size, cfg.image_size)
+    memory = model.encoder(px).detach()
+    hidden = torch.randn(2, 1, D)
+    past = torch.randn(2, H, 3, Dh)
+    cross = torch.randn(2, H, S, Dh)
+    export(Encoder(model), (px,), os.path.join(args.out, "encoder.onnx"), ["pixel_values"], ["memory"],
+           {"pixel_values": {0: "batch"}, "memory": {0: "batch"}})
+    export(Embed(model), (torch.tensor([[5], [6]]), torch.tensor([[0], [0]])), os.path.join(args.out, "embed.onnx"),
+           ["input_ids", "position_ids"], ["hidden"],
+           {"input_ids": {0: "batch", 1: "steps"}, "position_ids": {0: "batch", 1: "steps"}, "hidden": {0: "batch", 1: "steps"}})
+    for i, layer in enumerate(model.layers):
+        n = i + 1
+        export(CrossKV(layer), (memory,), os.path.join(args.out, f"cross_kv_{n}.onnx"), ["memory"],
+               ["cross_key", "cross_value"],
+               {"memory": {0: "batch"}, "cross_key": {0: "batch"}, "cross_value": {0: "batch"}})
+        export(SelfKV(layer), (torch.randn(2, 3, D),), os.path.join(args.out, f"kv_{n}.onnx"), ["hidden"],
+               ["key", "value"],
+               {"hidden": {0: "batch", 1: "positions"}, "key": {0: "batch", 2: "positions"}, "value": {0: "batch", 2: "positions"}})
+        export(Step(model, i), (hidden, past, past, cross, cross), os.path.join(args.out, f"layer_{n}.onnx"),
+               ["hidden", "past_key", "past_value", "cross_key", "cross_value"],
+               ["hidden_out", "present_key", "present_value", "logits"],
+               {"hidden": {0: "batch"}, "past_key": {0: "batch", 2: "past"}, "past_value": {0: "batch", 2: "past"},
+                "cross_key": {0: "batch"}, "cross_value": {0: "batch"}, "hidden_out": {0: "batch"},
+                "present_key": {0: "batch", 2: "total"}, "present_value": {0: "batch", 2: "total"},
+                "logits": {0: "batch"}})
+    model.eval()
+
+    # transformers.js bundle
+    export(Encoder(model), (px,), os.path.join(args.tjs, "onnx", "encoder_model.onnx"), ["pixel_values"],
+           ["last_hidden_state"], {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    past_names = [f"past_key_values.{i}.{kind}" for i in range(cfg.layers) for kind in ("key", "value")]
+    present_names = [f"present.{i}.{kind}" for i in range(cfg.layers) for kind in ("key", "value")]
+    pasts = tuple(torch.randn(1, H, 2, Dh) for _ in past_names)
+    axes = {"input_ids": {0: "batch", 1: "steps"}, "encoder_hidden_states": {0: "batch"}, "logits": {0: "batch", 1: "steps"}}
+    axes.update({n: {0: "batch", 2: "past"} for n in past_names})
+    axes.update({n: {0: "batch", 2: "total"} for n in present_names})
+    export(MergedDecoder(model), (torch.tensor([[5]]), memory[:1], *pasts),
+           os.path.join(args.tjs, "onnx", "decoder_model_merged.onnx"),
+           ["input_ids", "encoder_hidden_states", *past_names], ["logits", *present_names], axes)
+    model.eval()
+
+    for d in (args.out, args.tjs):
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(args.data, "tokenizer", name), os.path.join(d, name))
+    val_rows, val_images = load_split(os.path.join(args.data, "val"), cfg.image_size)
+    index = list(range(8))
+    golden_px = pixels(val_images, index)
+    captions = greedy(model, cfg, golden_px)
+    with open(os.path.join(args.out, "golden.json"), "w") as f:
+        json.dump({"source": "PyTorch greedy, full depth, val scenes 0-7 (seed 2) at 96x96",
+                   "scenes": [val_rows[i]["id"] for i in index], "tokens": captions}, f)
+    history = ckpt["state"]["history"]
+    manifest = {
+        "format": "beem-bundle",
+        "formatVersion": 1,
+        "id": "caption-beem",
+        "task": "image-captioning",
+        "numExits": cfg.layers,
+        "hiddenSize": D,
+        "heads": H,
+        "headDim": Dh,
+        "vocabSize": cfg.vocab_size,
+        "memoryLength": S,
+        "maxLength": cfg.max_length,
+        "tokens": {"pad": cfg.pad_id, "bos": cfg.bos_id, "eos": cfg.eos_id},
+        "image": {"size": cfg.image_size, "resize": "fill", "mean": [MEAN] * 3, "std": [STD] * 3,
+                  "background": [255, 255, 255]},
+        "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
+        "graphs": {
+            "encoder": {"file": "encoder.onnx", "inputs": ["pixel_values"], "outputs": ["memory"]},
+            "embed": {"file": "embed.onnx", "inputs": ["input_ids", "position_ids"], "outputs": ["hidden"]},
+            "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx"}
+                       for n in range(1, cfg.layers + 1)],
+        },
+        "training": {"config": cfg.to_dict(), "epochs": ckpt["state"]["epoch"],
+                     "trainingSeconds": round(ckpt["state"]["elapsed"]), "history": history},
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    config = {
+        "model_type": "vision-encoder-decoder",
+        "is_encoder_decoder": True,
+        "decoder_start_token_id": cfg.bos_id,
+        "bos_token_id": cfg.bos_id,
+        "eos_token_id": cfg.eos_id,
+        "pad_token_id": cfg.pad_id,
+        "encoder": {"model_type": "vit", "image_size": cfg.image_size, "hidden_size": D, "num_channels": 3},
+        "decoder": {"model_type": "gpt2", "n_layer": cfg.layers, "n_head": H, "n_embd": D,
+                    "vocab_size": cfg.vocab_size, "n_positions": cfg.max_length, "add_cross_attention": True,
+                    "bos_token_id": cfg.bos_id, "eos_token_id": cfg.eos_id, "pad_token_id": cfg.pad_id,
+                    "is_decoder": True},
+    }
+    generation = {"decoder_start_token_id": cfg.bos_id, "bos_token_id": cfg.bos_id, "eos_token_id": cfg.eos_id,
+                  "pad_token_id": cfg.pad_id, "max_length": cfg.max_length}
+    preprocessor = {"feature_extractor_type": "ViTFeatureExtractor", "image_processor_type": "ViTImageProcessor",
+                    "do_resize": True, "size": {"height": cfg.image_size, "width": cfg.image_size}, "resample": 2,
+                    "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+                    "image_mean": [MEAN] * 3, "image_std": [STD] * 3}
+    for name, value in (("config.json", config), ("generation_config.json", generation),
+                        ("preprocessor_config.json", preprocessor)):
+        with open(os.path.join(args.tjs, name), "w") as f:
+            json.dump(value, f, indent=2)
+            f.write("\n")
+    print(f"exported {cfg.layers} layers to {args.out} and {args.tjs}; golden: {captions[:2]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+// Renders scenes for caption training into a cache Python reads fast: DIR/images-S.u8 (N x S x S
+// x 3 RGB, resized as the runtime resizes) and DIR/captions.jsonl (five token-id lists per
+// scene, from the tokenizer the runtime uses). With --tokenizer-out, first builds that
+// word-level tokenizer from these scenes' captions.
+// Usage: tsx make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { generateScenes, renderScene } from "@beem-ts/scenes";
+import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
+import { readFileSync } from "node:fs";
+import { buildWordTokenizer } from "./word-tokenizer.js";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    size: { type: "string", default: "96" },
+    tokenizer: { type: "string" },
+    "tokenizer-out": { type: "string" },
+  },
+});
+const count = Number(values.count);
+const seed = Number(values.seed);
+const size = Number(values.size);
+if (!(count > 0) || !(seed >= 0) || values.out === undefined) {
+  throw new Error(
+    "Usage: make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]",
+  );
+}
+mkdirSync(values.out, { recursive: true });
+const scenes = generateScenes(seed, count);
+let tokenizerDir = values.tokenizer;
+if (values["tokenizer-out"] !== undefined) {
+  tokenizerDir = values["tokenizer-out"];
+  const words = buildWordTokenizer(
+    scenes.flatMap((s) => s.captions),
+    tokenizerDir,
+  );
+  console.log(`tokenizer: ${words} tokens -> ${tokenizerDir}`);
+}
+if (tokenizerDir === undefined) throw new Error("Give --tokenizer DIR or --tokenizer-out DIR");
+const tokenizer = new BertTokenizer(
+  JSON.parse(readFileSync(join(tokenizerDir, "tokenizer.json"), "utf8")),
+  JSON.parse(readFileSync(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
+);
+const images = createWriteStream(join(values.out, `images-${size}.u8`));
+const lines: string[] = [];
+const started = Date.now();
+for (const [k, scene] of scenes.entries()) {
+  const png = await renderScene(scene);
+  const raw = await sharp(png).resize(size, size, { fit: "fill" }).removeAlpha().raw().toBuffer();
+  if (!images.write(raw)) await new Promise<void>((r) => images.once("drain", () => r()));
+  const ids = scene.captions.map((c) => tokenizer.encode(c));
+  lines.push(JSON.stringify({ id: scene.id, objects: scene.objects.length, ids }));
+  if ((k + 1) % 1000 === 0)
+    console.log(`${k + 1}/${count} scenes, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+await new Promise<void>((r) => images.end(() => r()));
+writeFileSync(join(values.out, "captions.jsonl"), lines.join("\n") + "\n");
+console.log(`${count} scenes (seed ${seed}) -> ${values.out}`);

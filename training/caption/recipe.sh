@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole caption recipe: scenes rendered and cached (Node, sharp), word-level tokenizer,
+# training (PyTorch; resumes from its checkpoint), both ONNX exports from the same weights.
+#
+#   pnpm train:caption
+#
+# Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
+# models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
+# SCENES (training scenes; default 16000), EPOCHS (default 3), PYTHON (default /usr/bin/python3).
+# Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT/training"
+WORK="${WORK:-$ROOT/training/runs/caption}"
+OUT="${OUT:-$ROOT/models/caption-beem}"
+TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
+SCENES="${SCENES:-16000}"
+EPOCHS="${EPOCHS:-3}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
+"$PYTHON" -c "import torch, onnx" 2>/dev/null || {
+  echo "PyTorch and onnx are needed: apt-get install -y python3-torch python3-onnx libopenblas0-pthread" >&2
+  exit 1
+}
+echo "== scenes: $SCENES for training (seed 1), 500 for validation (seed 2)"
+[ -f "$WORK/data/train/captions.jsonl" ] ||
+  pnpm exec tsx caption/make-data.ts --count "$SCENES" --seed 1 --out "$WORK/data/train" --tokenizer-out "$WORK/data/tokenizer"
+[ -f "$WORK/data/val/captions.jsonl" ] ||
+  pnpm exec tsx caption/make-data.ts --count 500 --seed 2 --out "$WORK/data/val" --tokenizer "$WORK/data/tokenizer"
+echo "== training ($EPOCHS epochs; resumes from $WORK/checkpoint.pt)"
+(cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS")
+echo "== export"
+(cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
