@@ -6,7 +6,7 @@
 #
 # Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
 # models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
-# SCENES (training scenes; default 16000), EPOCHS (default 3), PYTHON (default /usr/bin/python3).
+# SCENES (training scenes; default 16000), EPOCHS (default 2), PYTHON (default /usr/bin/python3).
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,7 +15,7 @@ WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"
 TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
 SCENES="${SCENES:-16000}"
-EPOCHS="${EPOCHS:-3}"
+EPOCHS="${EPOCHS:-2}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
 "$PYTHON" -c "import torch, onnx" 2>/dev/null || {

@@ -10,6 +10,7 @@ import { classifyCommand } from "./commands/classify.js";
 import { classifyEvalCommand } from "./commands/classify-eval.js";
 import { classifyLogCommand } from "./commands/classify-log.js";
 import { scenesCommand } from "./commands/scenes.js";
+import { scoreCommand } from "./commands/score.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   classifyEvalCommand,
   classifyLogCommand,
   scenesCommand,
+  scoreCommand,
 ];
 
 function help(commands: readonly Command[]): string {

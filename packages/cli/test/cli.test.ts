@@ -210,3 +210,27 @@ describe("bad input: a clear message, a non-zero status, nothing half-written", 
     expect(r.stderr).toMatch(message);
   });
 });
+
+describe("beem score", () => {
+  it("prints corpus BLEU, ROUGE-L and CIDEr-D as JSON", async () => {
+    writeFileSync(
+      join(dir, "caps.json"),
+      JSON.stringify({
+        refs: { a: ["a dog", "a dog face"], b: ["a cat", "a black cat"] },
+        cands: { a: "a dog", b: "a cat" },
+      }),
+    );
+    const r = await beem(["score", "--input", "caps.json", "--json"], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(Object.keys(s)).toEqual(["bleu1", "bleu2", "bleu3", "bleu4", "rougeL", "ciderD"]);
+    expect(s.rougeL).toBeCloseTo(1, 12);
+  });
+
+  it("names the file when the input is not what it expects", async () => {
+    writeFileSync(join(dir, "nocands.json"), JSON.stringify({ refs: {} }));
+    const r = await beem(["score", "--input", "nocands.json"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/nocands\.json: expected \{"refs"/);
+  });
+});
