@@ -1,4 +1,19 @@
 // @beem-ts/caption: per-token early-exit captioning and caption metrics.
+export {
+  Captioner,
+  type CaptionOptions,
+  type CaptionResult,
+  type CaptionToken,
+  type CaptionerLoadOptions,
+} from "./captioner.js";
+export { CaptionModel, type KeyValue, type StepOutput } from "./caption-model.js";
+export { readCaptionManifest, type CaptionManifest } from "./manifest.js";
+export {
+  imageToPixels,
+  DEFAULT_MAX_PIXELS,
+  type ImageInput,
+  type ImageOptions,
+} from "./image-input.js";
 export { scoreCaptions, type CaptionScores, type ScoreInput } from "./metrics/score.js";
 export { corpusBleu } from "./metrics/bleu.js";
 export { rougeL, corpusRougeL } from "./metrics/rouge.js";

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { BeemError } from "@beem-ts/core";
 import { readTextManifest, type TextManifest } from "./manifest.js";
-import { createSession, ort, type SessionOptions } from "./session.js";
+import { createSession, ort, type SessionOptions } from "@beem-ts/onnx";
 
 export interface LayerOutput {
   /** Hidden states after the layer: batch x sequence x hidden. */

@@ -18,7 +18,7 @@ import { bundleError } from "./errors.js";
 import { runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
-import type { SessionOptions } from "./session.js";
+import type { SessionOptions } from "@beem-ts/onnx";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 export type LoadOptions = SessionOptions;

@@ -1,6 +1,6 @@
 // onnxruntime-node sessions set up for many small runs in sequence (one per layer).
 import * as ort from "onnxruntime-node";
-import { bundleError } from "./errors.js";
+import { BeemError } from "@beem-ts/core";
 
 export interface SessionOptions {
   /** Threads inside one operator. Default 1: per-layer graphs are small, and with more threads
@@ -24,7 +24,11 @@ export async function createSession(
       extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
     });
   } catch (cause) {
-    throw bundleError(`${path}: cannot load the ONNX graph (${(cause as Error).message})`, cause);
+    throw new BeemError(
+      "INVALID_BUNDLE",
+      `${path}: cannot load the ONNX graph (${(cause as Error).message})`,
+      { cause },
+    );
   }
 }
 

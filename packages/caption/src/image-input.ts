@@ -1,0 +1,57 @@
+// Images to the encoder's input with sharp: any format sharp reads (JPEG, PNG, WebP, GIF's
+// first frame, TIFF, AVIF), EXIF orientation applied, alpha flattened, resized and normalised
+// as the manifest says, with a pixel limit against decompression bombs.
+import sharp from "sharp";
+import { BeemError } from "@beem-ts/core";
+import type { CaptionManifest } from "./manifest.js";
+
+/** Default largest input, in pixels (width x height): 40 megapixels. */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+export interface ImageOptions {
+  /** Largest accepted width x height. Default 40 megapixels. */
+  readonly maxPixels?: number;
+}
+
+/** Encoded image bytes, or a path to read them from. */
+export type ImageInput = Buffer | Uint8Array | string;
+
+/** The image as pixel_values: 3 x size x size, channel-first, normalised. */
+export async function imageToPixels(
+  input: ImageInput,
+  spec: CaptionManifest["image"],
+  options: ImageOptions = {},
+): Promise<Float32Array> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const size = spec.size;
+  let raw: Buffer;
+  try {
+    const image = sharp(input, { limitInputPixels: maxPixels, failOn: "error", pages: 1 });
+    const [r, g, b] = spec.background;
+    raw = await image
+      .rotate()
+      .flatten({ background: { r: r ?? 255, g: g ?? 255, b: b ?? 255 } })
+      .resize(size, size, { fit: "fill" })
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+  } catch (cause) {
+    const message = (cause as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new BeemError("IMAGE_TOO_LARGE", `The image has more than ${maxPixels} pixels`, {
+        cause,
+      });
+    }
+    if (/no such file|ENOENT/i.test(message)) {
+      throw new BeemError("FILE_NOT_FOUND", `${String(input)}: file not found`, { cause });
+    }
+    throw new BeemError("UNSUPPORTED_IMAGE", `Cannot decode the image (${message})`, { cause });
+  }
+  const out = new Float32Array(3 * size * size);
+  const plane = size * size;
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++)
+      out[c * plane + i] = (raw[i * 3 + c]! / 255 - spec.mean[c]!) / spec.std[c]!;
+  }
+  return out;
+}

@@ -1,0 +1,2 @@
+// @beem-ts/onnx: onnxruntime-node sessions for layer-by-layer models.
+export { createSession, ort, type SessionOptions } from "./session.js";
