@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import {
   BeemError,
   ExitTableBuilder,
+  addParsedSample,
   parseExitLogLine,
   parsePolicy,
   type ExitTable,
@@ -33,7 +34,7 @@ export async function readExitLog(path: string): Promise<ExitTable> {
     number++;
     const where = `${path}:${number}`;
     const sample = parseExitLogLine(line, where);
-    if (sample !== undefined) builder.add(sample, where);
+    if (sample !== undefined) addParsedSample(builder, sample, where);
   }
   if (builder.size === 0)
     throw new BeemError("INVALID_EXIT_LOG", `${path}: the exit log has no samples`);

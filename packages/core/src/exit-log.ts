@@ -1,11 +1,61 @@
 // The JSON Lines exit log: one line per input, {"label": 1, "exits": [[p...], ...]} with
-// exit 1 first, or "logits" instead of "exits" (soft-maxed here).
+// exit 1 first, or "logits" instead of "exits" (soft-maxed here), or, for large vocabularies,
+// "summaries": [[prediction, confidence, entropy], ...] (what the rules read of each exit).
 import { BeemError, describe } from "./errors.js";
-import { logitsProblem, softmax } from "./exit-output.js";
+import { logitsProblem, softmax, type ExitSummary } from "./exit-output.js";
 import { ExitTableBuilder, type ExitSample, type ExitTable } from "./exit-table.js";
 
+/** A logged input given by its exits' summaries rather than full probability vectors. */
+export interface SummarizedSample {
+  readonly label: number;
+  readonly summaries: readonly ExitSummary[];
+}
+
+function parseSummaries(value: unknown, where: string): ExitSummary[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new BeemError(
+      "INVALID_EXIT_LOG",
+      `${where}: field "summaries" must be a non-empty array but is ${describe(value)}`,
+    );
+  }
+  return value.map((s: unknown, i) => {
+    const ok =
+      Array.isArray(s) &&
+      s.length === 3 &&
+      Number.isInteger(s[0]) &&
+      s[0] >= 0 &&
+      typeof s[1] === "number" &&
+      s[1] >= 0 &&
+      s[1] <= 1 &&
+      typeof s[2] === "number" &&
+      Number.isFinite(s[2]) &&
+      s[2] >= 0;
+    if (!ok) {
+      throw new BeemError(
+        "INVALID_EXIT_LOG",
+        `${where}: field "summaries[${i}]" must be [prediction, confidence in [0, 1], entropy >= 0]`,
+      );
+    }
+    const [prediction, confidence, entropy] = s as [number, number, number];
+    return { prediction, confidence, entropy };
+  });
+}
+
+/** Adds a parsed line to a builder, whichever form it took. */
+export function addParsedSample(
+  builder: ExitTableBuilder,
+  sample: ExitSample | SummarizedSample,
+  where: string,
+): void {
+  if ("summaries" in sample) builder.addSummaries(sample.label, sample.summaries, where);
+  else builder.add(sample, where);
+}
+
 /** Parses one line of an exit log; returns undefined for a blank line. `where` prefixes errors. */
-export function parseExitLogLine(line: string, where: string): ExitSample | undefined {
+export function parseExitLogLine(
+  line: string,
+  where: string,
+): ExitSample | SummarizedSample | undefined {
   if (line.trim() === "") return undefined;
   let value: unknown;
   try {
@@ -30,12 +80,14 @@ export function parseExitLogLine(line: string, where: string): ExitSample | unde
   }
   const hasExits = record.exits !== undefined;
   const hasLogits = record.logits !== undefined;
-  if (hasExits === hasLogits) {
+  const hasSummaries = record.summaries !== undefined;
+  if (Number(hasExits) + Number(hasLogits) + Number(hasSummaries) !== 1) {
     throw new BeemError(
       "INVALID_EXIT_LOG",
-      `${where}: give exactly one of the fields "exits" and "logits"`,
+      `${where}: give exactly one of the fields "exits", "logits" and "summaries"`,
     );
   }
+  if (hasSummaries) return { label, summaries: parseSummaries(record.summaries, where) };
   const field = hasExits ? "exits" : "logits";
   const vectors = record[field];
   if (!Array.isArray(vectors) || vectors.length === 0) {
@@ -74,11 +126,25 @@ export function parseExitLog(text: string, options: { source?: string } = {}): E
   lines.forEach((line, index) => {
     const where = `${source}:${index + 1}`;
     const sample = parseExitLogLine(line, where);
-    if (sample !== undefined) builder.add(sample, where);
+    if (sample !== undefined) addParsedSample(builder, sample, where);
   });
   if (builder.size === 0)
     throw new BeemError("INVALID_EXIT_LOG", `${source}: the exit log has no samples`);
   return builder.build();
+}
+
+/** One exit-log line of summaries (confidence and entropy rounded to `digits` digits). */
+export function formatSummaryLogLine(
+  sample: SummarizedSample,
+  options: { digits?: number } = {},
+): string {
+  const digits = options.digits ?? 6;
+  const summaries = sample.summaries.map((s) => [
+    s.prediction,
+    Number(s.confidence.toPrecision(digits)),
+    Number(s.entropy.toPrecision(digits)),
+  ]);
+  return JSON.stringify({ label: sample.label, summaries });
 }
 
 /** One exit-log line for a sample (probabilities rounded to `digits` significant digits). */

@@ -40,7 +40,14 @@ export {
   type ExitSample,
   type ExitTable,
 } from "./exit-table.js";
-export { parseExitLog, parseExitLogLine, formatExitLogLine } from "./exit-log.js";
+export {
+  parseExitLog,
+  parseExitLogLine,
+  formatExitLogLine,
+  formatSummaryLogLine,
+  addParsedSample,
+  type SummarizedSample,
+} from "./exit-log.js";
 export { replay, type Decisions } from "./replay.js";
 export { evaluate, summarizeDecisions, type EvaluationReport } from "./evaluate.js";
 export {

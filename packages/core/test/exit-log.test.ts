@@ -4,6 +4,7 @@ import {
   createExitTable,
   evaluate,
   formatExitLogLine,
+  formatSummaryLogLine,
   parseExitLog,
   softmax,
 } from "../src/index.js";
@@ -65,7 +66,7 @@ describe("exit logs", () => {
       '{"label": 2, "exits": [[0.5, 0.5]]}',
       /field "label" must be an integer in \[0, 1\] but is 2/,
     ],
-    ['{"label": 0}', /give exactly one of the fields "exits" and "logits"/],
+    ['{"label": 0}', /give exactly one of the fields "exits", "logits" and "summaries"/],
     ['{"label": 0, "logits": [[1, "a"]]}', /field "logits\[0\]" has a non-finite value/],
     ['{"label": 0, "exits": []}', /field "exits" must be a non-empty array/],
     ["\n\n", /cal\.jsonl: the exit log has no samples/],
@@ -117,5 +118,30 @@ describe("evaluation report", () => {
     expect(r.countedSpeedup).toBeCloseTo(1.5, 12);
     // cost fractions 0.5, 0.75, 1 -> mean 0.75
     expect(r.costSpeedup).toBeCloseTo(4 / 3, 12);
+  });
+});
+
+describe("summary logs (large vocabularies)", () => {
+  it("reads [prediction, confidence, entropy] per exit, as probability logs would give", () => {
+    const probs = parseExitLog('{"label": 1, "exits": [[0.3, 0.7], [0.1, 0.9]]}');
+    const h = (p: number[]) => -p.reduce((s, x) => s + x * Math.log(x), 0);
+    const line = formatSummaryLogLine({
+      label: 1,
+      summaries: [
+        { prediction: 1, confidence: 0.7, entropy: h([0.3, 0.7]) },
+        { prediction: 1, confidence: 0.9, entropy: h([0.1, 0.9]) },
+      ],
+    });
+    const summaries = parseExitLog(line);
+    expect(Array.from(summaries.predictions)).toEqual(Array.from(probs.predictions));
+    summaries.entropies.forEach((e, i) => expect(e).toBeCloseTo(probs.entropies[i]!, 5));
+  });
+
+  it("rejects malformed summaries naming the entry", () => {
+    expect(() =>
+      parseExitLog('{"label": 0, "summaries": [[0, 1.5, 0]]}', { source: "s.jsonl" }),
+    ).toThrow(
+      /s\.jsonl:1: field "summaries\[0\]" must be \[prediction, confidence in \[0, 1\], entropy >= 0\]/,
+    );
   });
 });
