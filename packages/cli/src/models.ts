@@ -12,6 +12,11 @@ export function defaultTextModel(): string {
   return process.env.BEEM_TEXT_MODEL ?? resolve(REPO_ROOT, "models/sst2-beem");
 }
 
+/** The bundled captioning model, or $BEEM_CAPTION_MODEL. */
+export function defaultCaptionModel(): string {
+  return process.env.BEEM_CAPTION_MODEL ?? resolve(REPO_ROOT, "models/caption-beem");
+}
+
 export const POLICY_OPTIONS = {
   rule: { type: "string" },
   lambda: { type: "string" },

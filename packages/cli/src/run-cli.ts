@@ -11,6 +11,7 @@ import { classifyEvalCommand } from "./commands/classify-eval.js";
 import { classifyLogCommand } from "./commands/classify-log.js";
 import { scenesCommand } from "./commands/scenes.js";
 import { scoreCommand } from "./commands/score.js";
+import { captionCommand } from "./commands/caption.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   classifyLogCommand,
   scenesCommand,
   scoreCommand,
+  captionCommand,
 ];
 
 function help(commands: readonly Command[]): string {
