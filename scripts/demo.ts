@@ -1,24 +1,28 @@
-// The README's main job. Until a captioning model is bundled, it shows the BEEM core deciding
-// on a synthetic 12-exit log: calibrate on one part, report on another.
-import { calibrate, createExitTable, evaluate, generateSyntheticExits } from "@beem-ts/core";
+// The README's main job: caption the bundled scene with the bundled model, showing the layer
+// at which each token exited.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { Captioner } from "@beem-ts/caption";
 
-console.log(
-  "No captioning model is bundled yet, so there is no image to caption.\n" +
-    "Meanwhile, the BEEM core on a synthetic 12-exit model (5,000 calibration and 5,000 test inputs):\n",
-);
-const calibration = createExitTable(
-  generateSyntheticExits({ samples: 5000, exits: 12, classes: 3, seed: 1 }),
-);
-const test = createExitTable(
-  generateSyntheticExits({ samples: 5000, exits: 12, classes: 3, seed: 2 }),
-);
-console.log("rule     lambda  accuracy  final-exit accuracy  mean exit  counted speed-up");
-for (const rule of ["beem-a", "maxprob"] as const) {
-  for (const lambda of [0, 0.05, 0.2]) {
-    const r = evaluate(calibrate(calibration, { rule, lambda }), test);
-    console.log(
-      `${rule.padEnd(8)} ${String(lambda).padEnd(7)} ${r.accuracy.toFixed(4)}    ${r.finalAccuracy.toFixed(4)}               ` +
-        `${r.meanExitLayer.toFixed(2).padStart(5)}      ${r.countedSpeedup.toFixed(2)}x`,
-    );
+const root = resolve(import.meta.dirname, "..");
+const model = resolve(root, "models/caption-beem");
+const image = resolve(root, "examples/images/scene.png");
+
+if (!existsSync(resolve(model, "manifest.json"))) {
+  console.log(`No captioning model is bundled yet (${model} has no manifest.json).`);
+  console.log("Train one with `pnpm train:caption`; meanwhile try `pnpm beem classify \"a gorgeous, witty film\"`.");
+} else {
+  const captioner = await Captioner.load(model);
+  try {
+    const early = await captioner.caption(image);
+    const full = await captioner.caption(image, { full: true });
+    const L = captioner.numExits;
+    console.log(`examples/images/scene.png\n`);
+    console.log(`early exit: "${early.text}"`);
+    console.log(`  ${early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ")}`);
+    console.log(`  mean exit layer ${early.meanExitLayer.toFixed(2)} of ${L}, ${early.timings.totalMs.toFixed(1)} ms`);
+    console.log(`full depth: "${full.text}" (${full.timings.totalMs.toFixed(1)} ms)`);
+  } finally {
+    await captioner.dispose();
   }
 }
