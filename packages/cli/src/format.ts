@@ -3,7 +3,7 @@
 export type Cell = string | number | boolean;
 
 export function formatNumber(value: number, digits = 4): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  return String(Number(value.toFixed(digits)));
 }
 
 export function textTable(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
