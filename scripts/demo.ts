@@ -10,7 +10,9 @@ const image = resolve(root, "examples/images/scene.png");
 
 if (!existsSync(resolve(model, "manifest.json"))) {
   console.log(`No captioning model is bundled yet (${model} has no manifest.json).`);
-  console.log("Train one with `pnpm train:caption`; meanwhile try `pnpm beem classify \"a gorgeous, witty film\"`.");
+  console.log(
+    'Train one with `pnpm train:caption`; meanwhile try `pnpm beem classify "a gorgeous, witty film"`.',
+  );
 } else {
   const captioner = await Captioner.load(model);
   try {
@@ -20,7 +22,9 @@ if (!existsSync(resolve(model, "manifest.json"))) {
     console.log(`examples/images/scene.png\n`);
     console.log(`early exit: "${early.text}"`);
     console.log(`  ${early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ")}`);
-    console.log(`  mean exit layer ${early.meanExitLayer.toFixed(2)} of ${L}, ${early.timings.totalMs.toFixed(1)} ms`);
+    console.log(
+      `  mean exit layer ${early.meanExitLayer.toFixed(2)} of ${L}, ${early.timings.totalMs.toFixed(1)} ms`,
+    );
     console.log(`full depth: "${full.text}" (${full.timings.totalMs.toFixed(1)} ms)`);
   } finally {
     await captioner.dispose();

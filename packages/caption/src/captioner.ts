@@ -1,7 +1,13 @@
 // The public captioner: load a bundle, caption images with per-token early exit, dispose.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BeemError, createDecider, parsePolicy, type Policy } from "@beem-ts/core";
+import {
+  BeemError,
+  createDecider,
+  parsePolicy,
+  type Policy,
+  type SummarizedSample,
+} from "@beem-ts/core";
 import type { SessionOptions } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { CaptionModel } from "./caption-model.js";
@@ -22,7 +28,7 @@ export interface CaptionOptions {
   readonly trace?: boolean;
 }
 
-export interface CaptionToken extends Omit<GeneratedToken, "end"> {
+export interface CaptionToken extends Omit<GeneratedToken, "end" | "summaries"> {
   readonly text: string;
 }
 
@@ -151,6 +157,26 @@ export class Captioner {
     };
   }
 
+  /**
+   * Full-depth greedy decoding of the images, logging every exit per generated token (end token
+   * included) with the full-depth token as the label, as CALM calibrates: the log the core fits
+   * caption policies on.
+   */
+  async exitLog(
+    images: readonly ImageInput[],
+    options: { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<SummarizedSample[]> {
+    const out: SummarizedSample[] = [];
+    for (const [k, image] of images.entries()) {
+      for await (const token of this.#decode(await this.#pixels(image), { full: true, trace: true })
+        .tokens) {
+        out.push({ label: token.id, summaries: token.summaries! });
+      }
+      options.onProgress?.(k + 1, images.length);
+    }
+    return out;
+  }
+
   /** Token ids to caption text. */
   decodeText(ids: readonly number[]): string {
     return (this.#tokenizer as unknown as { decode(ids: number[], o: object): string })
@@ -160,7 +186,7 @@ export class Captioner {
   }
 
   #withText(token: GeneratedToken): CaptionToken {
-    const { end: _end, ...rest } = token;
+    const { end: _end, summaries: _summaries, ...rest } = token;
     return { ...rest, text: this.#vocabulary[token.id] ?? "" };
   }
 

@@ -1,6 +1,12 @@
 // Greedy decoding with a per-token exit decision: each layer's exit head is an expert, and
 // the core's step API says after each layer whether the token is settled.
-import type { Decider, StepDecision } from "@beem-ts/core";
+import {
+  softmax,
+  summarize,
+  type Decider,
+  type ExitSummary,
+  type StepDecision,
+} from "@beem-ts/core";
 import type { CaptionModel } from "./caption-model.js";
 import type { SequenceCache } from "./kv-cache.js";
 
@@ -13,6 +19,8 @@ export interface GeneratedToken {
   readonly end: boolean;
   /** Every computed exit's decision (with `trace`). */
   readonly trace?: readonly StepDecision[];
+  /** Every computed exit's prediction, confidence and entropy (with `trace`). */
+  readonly summaries?: readonly ExitSummary[];
 }
 
 export interface DecodeOptions {
@@ -33,6 +41,7 @@ export async function* decodeGreedy(
     let hidden = await model.embed(previous, position);
     const run = decider.begin();
     const trace: StepDecision[] | undefined = options.trace === true ? [] : undefined;
+    const summaries: ExitSummary[] | undefined = options.trace === true ? [] : undefined;
     let decision: StepDecision | undefined;
     for (let layer = 0; layer < model.numExits; layer++) {
       const out = await model.step(
@@ -43,8 +52,10 @@ export async function* decodeGreedy(
       );
       cache.update(layer, out);
       hidden = out.hidden;
-      decision = run.stepLogits(out.logits);
+      const summary = summarize(softmax(out.logits));
+      decision = run.stepSummary(summary);
       trace?.push(decision);
+      summaries?.push(summary);
       if (decision.exit) {
         cache.skipAbove(layer, hidden);
         break;
@@ -58,6 +69,7 @@ export async function* decodeGreedy(
       confidence: token.confidence,
       end,
       ...(trace && { trace }),
+      ...(summaries && { summaries }),
     };
     if (end) return;
     previous = token.prediction;

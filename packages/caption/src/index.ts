@@ -7,6 +7,7 @@ export {
   type CaptionerLoadOptions,
 } from "./captioner.js";
 export { CaptionModel, type KeyValue, type StepOutput } from "./caption-model.js";
+export { SequenceCache } from "./kv-cache.js";
 export { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 export {
   imageToPixels,

@@ -12,6 +12,7 @@ import { classifyLogCommand } from "./commands/classify-log.js";
 import { scenesCommand } from "./commands/scenes.js";
 import { scoreCommand } from "./commands/score.js";
 import { captionCommand } from "./commands/caption.js";
+import { captionEvalCommand } from "./commands/caption-eval.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   scenesCommand,
   scoreCommand,
   captionCommand,
+  captionEvalCommand,
 ];
 
 function help(commands: readonly Command[]): string {

@@ -1,0 +1,191 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import {
+  Captioner,
+  scoreCaptions,
+  type CaptionOptions,
+  type CaptionResult,
+} from "@beem-ts/caption";
+import { generateScenes, renderScene } from "@beem-ts/scenes";
+import { numberOption, parse } from "../args.js";
+import { UsageError } from "../cli-error.js";
+import { readPolicy } from "../files.js";
+import { textTable } from "../format.js";
+import { defaultCaptionModel } from "../models.js";
+import { createProgress } from "../progress.js";
+import type { Command } from "../command.js";
+
+const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--policy FILE] [--repeats 3] [--json] [--no-tjs]
+  Generates held-out scenes, captions them at full depth and with early exit (timed side by
+  side, medians of repeats, image decoding and encoder included), scores both against the five
+  references, and times transformers.js' image-to-text pipeline on the same weights.
+  --policy FILE   early-exit policy (default: the bundle's own)
+  --model DIR     caption bundle (default: models/caption-beem)
+  --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
+  --no-tjs        skip the transformers.js timing`;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const captionEvalCommand: Command = {
+  name: "caption-eval",
+  summary: "caption quality and measured speed-up of early exit on held-out scenes",
+  usage,
+  async run(argv, io) {
+    const { values } = parse(
+      argv,
+      {
+        scenes: { type: "string" },
+        seed: { type: "string" },
+        policy: { type: "string" },
+        repeats: { type: "string" },
+        json: { type: "boolean" },
+        model: { type: "string" },
+        tjs: { type: "string" },
+        "no-tjs": { type: "boolean" },
+      },
+      usage,
+    );
+    const count = numberOption(values.scenes, "--scenes", 100, 1);
+    const seed = numberOption(values.seed, "--seed", 1000, 0);
+    const repeats = numberOption(values.repeats, "--repeats", 3, 1);
+    if (seed <= 2)
+      throw new UsageError(
+        "Seeds 1 and 2 are the training and validation scenes; evaluate on another",
+      );
+    const modelDir = resolve(values.model ?? defaultCaptionModel());
+    const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
+    const early: CaptionOptions =
+      values.policy !== undefined ? { policy: await readPolicy(values.policy) } : {};
+    const scenes = generateScenes(seed, count);
+    const dir = await mkdtemp(join(tmpdir(), "beem-scenes-"));
+    const captioner = await Captioner.load(modelDir);
+    try {
+      const files: string[] = [];
+      for (const s of scenes) {
+        const file = join(dir, `${s.id}.png`);
+        await writeFile(file, await renderScene(s));
+        files.push(file);
+      }
+      const progress = createProgress("caption-eval");
+      const total = 2 * (repeats + 1) + (values["no-tjs"] === true ? 0 : 1);
+      let done = 0;
+      const pass = async (options: CaptionOptions) => {
+        const started = performance.now();
+        const results: CaptionResult[] = [];
+        for (const f of files) results.push(await captioner.caption(f, options));
+        progress.update(++done, total);
+        return { ms: performance.now() - started, results };
+      };
+      const earlyRun = await pass(early);
+      const fullRun = await pass({ full: true });
+      const earlyMs: number[] = [];
+      const fullMs: number[] = [];
+      for (let r = 0; r < repeats; r++) {
+        if (r % 2 === 0) {
+          fullMs.push((await pass({ full: true })).ms);
+          earlyMs.push((await pass(early)).ms);
+        } else {
+          earlyMs.push((await pass(early)).ms);
+          fullMs.push((await pass({ full: true })).ms);
+        }
+      }
+      const refs = Object.fromEntries(scenes.map((s) => [s.id, s.captions]));
+      const cands = (rs: readonly CaptionResult[]) =>
+        Object.fromEntries(rs.map((r, i) => [scenes[i]!.id, r.text]));
+      const fullScores = scoreCaptions({ refs, cands: cands(fullRun.results) });
+      const earlyScores = scoreCaptions({ refs, cands: cands(earlyRun.results) });
+      let steps = 0;
+      let layers = 0;
+      let agree = 0;
+      let compared = 0;
+      earlyRun.results.forEach((r, i) => {
+        steps += r.tokens.length + 1;
+        layers += r.meanExitLayer * (r.tokens.length + 1);
+        const f = fullRun.results[i]!;
+        f.tokens.forEach((t, k) => {
+          compared++;
+          if (r.tokens[k]?.id === t.id) agree++;
+        });
+      });
+      const L = captioner.numExits;
+      const meanExitLayer = layers / steps;
+      let tjs: { ms: number; cider: number; threads: string } | undefined;
+      if (values["no-tjs"] !== true) {
+        const { pipeline, env } = await import("@xenova/transformers");
+        env.allowRemoteModels = false;
+        env.localModelPath = dirname(tjsDir) + "/";
+        const pipe = await pipeline("image-to-text", basename(tjsDir), { quantized: false });
+        await pipe(files[0]!); // warm-up
+        const started = performance.now();
+        const texts: string[] = [];
+        for (const f of files) {
+          const out = (await pipe(f, {
+            max_new_tokens: captioner.model.manifest.maxLength - 1,
+          })) as { generated_text: string }[];
+          texts.push(out[0]!.generated_text);
+        }
+        const ms = performance.now() - started;
+        progress.update(++done, total);
+        const c = scoreCaptions({
+          refs,
+          cands: Object.fromEntries(texts.map((t, i) => [scenes[i]!.id, t])),
+        }).ciderD;
+        tjs = {
+          ms,
+          cider: c,
+          threads: "transformers.js 2.17 defaults (onnxruntime-node session defaults)",
+        };
+      }
+      progress.finish();
+      const report = {
+        scenes: count,
+        seed,
+        ciderFull: fullScores.ciderD,
+        cider: earlyScores.ciderD,
+        bleu4Full: fullScores.bleu4,
+        bleu4: earlyScores.bleu4,
+        rougeLFull: fullScores.rougeL,
+        rougeL: earlyScores.rougeL,
+        meanExitLayer,
+        countedSpeedup: L / meanExitLayer,
+        measuredSpeedup: median(fullMs) / median(earlyMs),
+        tokenAgreement: compared === 0 ? 1 : agree / compared,
+        fullMs: median(fullMs),
+        earlyMs: median(earlyMs),
+        repeats,
+        ...(tjs && {
+          transformersJsSpeedup: tjs.ms / median(earlyMs),
+          transformersJsMs: tjs.ms,
+          transformersJsCider: tjs.cider,
+          transformersJsThreads: tjs.threads,
+        }),
+      };
+      if (values.json === true) {
+        io.stdout(JSON.stringify(report) + "\n");
+        return;
+      }
+      io.stdout(
+        textTable(
+          ["", "CIDEr-D", "BLEU-4", "ROUGE-L", "ms (median)"],
+          [
+            ["full depth", report.ciderFull, report.bleu4Full, report.rougeLFull, report.fullMs],
+            ["early exit", report.cider, report.bleu4, report.rougeL, report.earlyMs],
+          ],
+        ) +
+          `mean exit layer ${meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, measured ${report.measuredSpeedup.toFixed(2)}x` +
+          (tjs
+            ? `; transformers.js ${tjs.ms.toFixed(0)} ms (${report.transformersJsSpeedup!.toFixed(2)}x slower than early exit)`
+            : "") +
+          "\n",
+      );
+    } finally {
+      await captioner.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
