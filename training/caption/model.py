@@ -145,7 +145,10 @@ class Captioner(nn.Module):
 
     def forward(self, pixel_values, input_ids, captions_per_image=1):
         """Teacher-forced logits of every exit: (L, B * captions_per_image, T, V)."""
-        memory = self.encoder(pixel_values)
+        return self.decode(self.encoder(pixel_values), input_ids, captions_per_image)
+
+    def decode(self, memory, input_ids, captions_per_image=1):
+        """Teacher-forced logits of every exit from the image memory."""
         if captions_per_image > 1:
             memory = memory.repeat_interleave(captions_per_image, dim=0)
         b, t = input_ids.shape

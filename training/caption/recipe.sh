@@ -31,3 +31,5 @@ echo "== training ($EPOCHS epochs; resumes from $WORK/checkpoint.pt)"
 (cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS")
 echo "== export"
 (cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
+echo "== costs, calibration log (scenes of seed 3) and default policy"
+pnpm exec tsx caption/calibrate.ts "$OUT"

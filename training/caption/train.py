@@ -52,8 +52,12 @@ def caption_batch(rows, index, cfg):
     return out
 
 
-def losses(model, images, captions, cfg):
-    logits = model(images, captions[:, :-1], captions_per_image=5)
+def losses(model, images, captions, cfg, memory=None):
+    """Per-exit losses; with `memory` (cached, frozen encoder) the images are not encoded."""
+    if memory is None:
+        logits = model(images, captions[:, :-1], captions_per_image=5)
+    else:
+        logits = model.decode(memory, captions[:, :-1], captions_per_image=5)
     target = captions[:, 1:]
     mask = target != cfg.pad_id
     ce = nn.functional.cross_entropy(
@@ -63,7 +67,15 @@ def losses(model, images, captions, cfg):
 
 
 @torch.no_grad()
-def evaluate(model, rows, images, cfg, count=500):
+def encode_all(model, images, batch=200):
+    """The frozen encoder's memory for every image (cached once)."""
+    model.encoder.eval()
+    return torch.cat([model.encoder(pixels(images, list(range(s, min(s + batch, len(images))))))
+                      for s in range(0, len(images), batch)])
+
+
+@torch.no_grad()
+def evaluate(model, rows, images, cfg, count=500, memory=None):
     """Teacher-forced token accuracy of each exit and its agreement with the last exit."""
     model.eval()
     correct = torch.zeros(cfg.layers)
@@ -71,7 +83,9 @@ def evaluate(model, rows, images, cfg, count=500):
     total = 0
     for start in range(0, min(count, len(rows)), 50):
         index = list(range(start, min(start + 50, count, len(rows))))
-        _, logits, target, mask = losses(model, pixels(images, index), caption_batch(rows, index, cfg), cfg)
+        cached = None if memory is None else memory[index]
+        px = None if memory is not None else pixels(images, index)
+        _, logits, target, mask = losses(model, px, caption_batch(rows, index, cfg), cfg, cached)
         pred = logits.argmax(-1)
         correct += ((pred == target) & mask).sum((1, 2)).float()
         agree += ((pred == pred[-1]) & mask).sum((1, 2)).float()
@@ -90,6 +104,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5)
+    p.add_argument("--encoder", help="pre-trained encoder (pretrain_encoder.py): frozen, features cached")
     args = p.parse_args()
 
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
@@ -99,7 +114,21 @@ def main():
     val_rows, val_images = load_split(os.path.join(args.data, "val"), cfg.image_size)
     torch.manual_seed(args.seed)
     model = Captioner(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    train_memory = val_memory = None
+    if args.encoder:
+        encoder = torch.load(args.encoder)
+        keys = ("hidden", "image_size", "channels")
+        if any(encoder["config"][k] != cfg.to_dict()[k] for k in keys):
+            sys.exit(f"{args.encoder}: encoder config {encoder['config']} does not match {cfg.to_dict()}")
+        model.encoder.load_state_dict(encoder["encoder"])
+        for parameter in model.encoder.parameters():
+            parameter.requires_grad_(False)
+        t = time.time()
+        train_memory = encode_all(model, train_images)
+        val_memory = encode_all(model, val_images)
+        print(f"cached the frozen encoder's features of {len(train_memory) + len(val_memory)} images "
+              f"in {time.time() - t:.0f} s", flush=True)
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=args.lr, weight_decay=0.01)
     steps_per_epoch = len(train_rows) // args.images_per_batch
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, 300))
@@ -125,6 +154,8 @@ def main():
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
     model.train()
+    if train_memory is not None:
+        model.encoder.eval()  # frozen: BatchNorm keeps its pre-trained statistics
     last_save = time.time()
     for epoch in range(state["epoch"], args.epochs):
         order = list(range(len(train_rows)))
@@ -133,7 +164,10 @@ def main():
         running = None
         for step in range(state["step"], steps_per_epoch):
             index = sorted(order[step * args.images_per_batch:(step + 1) * args.images_per_batch])
-            per_exit, _, _, _ = losses(model, pixels(train_images, index), caption_batch(train_rows, index, cfg), cfg)
+            if train_memory is None:
+                per_exit, _, _, _ = losses(model, pixels(train_images, index), caption_batch(train_rows, index, cfg), cfg)
+            else:
+                per_exit, _, _, _ = losses(model, None, caption_batch(train_rows, index, cfg), cfg, train_memory[index])
             loss = (per_exit * weights).sum()
             opt.zero_grad()
             loss.backward()
@@ -154,7 +188,7 @@ def main():
                 break
         state["elapsed"] += time.time() - last_save
         last_save = time.time()
-        accuracy, agreement = evaluate(model, val_rows, val_images, cfg)
+        accuracy, agreement = evaluate(model, val_rows, val_images, cfg, memory=val_memory)
         record = {"epoch": epoch + 1, "seconds": round(state["elapsed"]), "val_token_accuracy": accuracy,
                   "val_agreement_with_last": agreement}
         state["history"].append(record)

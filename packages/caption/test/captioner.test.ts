@@ -1,0 +1,178 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Policy } from "@beem-ts/core";
+import { ort } from "@beem-ts/onnx";
+import { generateScene, renderScene } from "@beem-ts/scenes";
+import { Captioner, imageToPixels } from "../src/index.js";
+import { BUNDLE, TJS_BUNDLE, bundlePresent } from "./bundle.js";
+
+interface Golden {
+  scenes: string[];
+  tokens: number[][];
+}
+
+describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
+  let captioner: Captioner;
+  let golden: Golden;
+  let images: Buffer[];
+  beforeAll(async () => {
+    captioner = await Captioner.load(BUNDLE);
+    golden = JSON.parse(readFileSync(join(BUNDLE, "golden.json"), "utf8")) as Golden;
+    images = await Promise.all(
+      golden.scenes.map((id) => {
+        const [seed, index] = id.split("-").map(Number) as [number, number];
+        return renderScene(generateScene(seed, index));
+      }),
+    );
+  });
+  afterAll(async () => {
+    await captioner.dispose();
+  });
+
+  it("at full depth gives PyTorch's greedy captions token for token", async () => {
+    for (const [i, image] of images.entries()) {
+      const r = await captioner.caption(image, { full: true });
+      expect(r.tokens.map((t) => t.id)).toEqual(golden.tokens[i]);
+      expect(r.tokens.every((t) => t.exitLayer === captioner.numExits)).toBe(true);
+    }
+  });
+
+  it("with every threshold at infinity is exactly the full-depth output", async () => {
+    const closed: Policy = {
+      version: 1,
+      rule: "beem",
+      weighting: "explicit",
+      numExits: captioner.numExits,
+      weights: Array(captioner.numExits).fill(1),
+      reset: "current",
+      thresholds: Array(captioner.numExits - 1).fill(null),
+    };
+    for (const image of images.slice(0, 3)) {
+      const a = await captioner.caption(image, { policy: closed });
+      const b = await captioner.caption(image, { full: true });
+      expect(a.text).toBe(b.text);
+      expect(a.tokens.map((t) => t.confidence)).toEqual(b.tokens.map((t) => t.confidence));
+    }
+  });
+
+  it("exits early with the default policy and computes cross-attention only for layers reached", async () => {
+    const r = await captioner.caption(images[0]!);
+    expect(r.meanExitLayer).toBeLessThan(captioner.numExits);
+    const deepest = Math.max(...r.tokens.map((t) => t.exitLayer));
+    expect(r.crossLayers).toBeGreaterThanOrEqual(deepest);
+    expect(r.crossLayers).toBeLessThanOrEqual(captioner.numExits);
+  });
+
+  it("streams the same tokens the caption holds", async () => {
+    const streamed = [];
+    for await (const t of captioner.stream(images[1]!)) streamed.push(t.id);
+    expect(streamed).toEqual((await captioner.caption(images[1]!)).tokens.map((t) => t.id));
+  });
+
+  it("the transformers.js export, run greedily, gives the same captions", async () => {
+    const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
+    const encoder = await ort.InferenceSession.create(
+      join(TJS_BUNDLE, "onnx/encoder_model.onnx"),
+      opts,
+    );
+    const decoder = await ort.InferenceSession.create(
+      join(TJS_BUNDLE, "onnx/decoder_model_merged.onnx"),
+      opts,
+    );
+    const m = captioner.model.manifest;
+    for (const [i, image] of images.slice(0, 4).entries()) {
+      const pixels = await imageToPixels(image, m.image);
+      const s = m.image.size;
+      const states = (
+        await encoder.run({ pixel_values: new ort.Tensor("float32", pixels, [1, 3, s, s]) })
+      ).last_hidden_state!;
+      const empty = () =>
+        new ort.Tensor("float32", new Float32Array(0), [1, m.heads, 0, m.headDim]);
+      let past: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < m.numExits; l++) {
+        past[`past_key_values.${l}.key`] = empty();
+        past[`past_key_values.${l}.value`] = empty();
+      }
+      let token = m.tokens.bos;
+      const out: number[] = [];
+      for (let step = 0; step < m.maxLength - 1; step++) {
+        const r = await decoder.run({
+          input_ids: new ort.Tensor("int64", BigInt64Array.of(BigInt(token)), [1, 1]),
+          encoder_hidden_states: states,
+          ...past,
+        });
+        const logits = r.logits!.data as Float32Array;
+        token = logits.indexOf(Math.max(...logits));
+        if (token === m.tokens.eos) break;
+        out.push(token);
+        past = {};
+        for (let l = 0; l < m.numExits; l++) {
+          past[`past_key_values.${l}.key`] = r[`present.${l}.key`]!;
+          past[`past_key_values.${l}.value`] = r[`present.${l}.value`]!;
+        }
+      }
+      expect(out).toEqual(golden.tokens[i]);
+    }
+    await encoder.release();
+    await decoder.release();
+  });
+
+  it("reads JPEG, WebP, GIF, TIFF and AVIF, applies EXIF orientation and flattens alpha", async () => {
+    const png = images[0]!;
+    const base = await imageToPixels(png, captioner.model.manifest.image);
+    for (const format of ["jpeg", "webp", "gif", "tiff", "avif"] as const) {
+      const encoded = await sharp(png).toFormat(format).toBuffer();
+      const pixels = await imageToPixels(encoded, captioner.model.manifest.image);
+      expect(pixels.length).toBe(base.length);
+    }
+    // Rotated 90 degrees and tagged with EXIF orientation 6 ("rotate 90 to view"): same pixels.
+    const rotated = await sharp(png)
+      .rotate(-90)
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    const upright = await sharp(png).jpeg({ quality: 100 }).toBuffer();
+    const a = await imageToPixels(rotated, captioner.model.manifest.image);
+    const b = await imageToPixels(upright, captioner.model.manifest.image);
+    let diff = 0;
+    for (let k = 0; k < a.length; k++) diff += Math.abs(a[k]! - b[k]!);
+    expect(diff / a.length).toBeLessThan(0.05);
+    // A fully transparent image becomes the background colour (white: 1.0 after normalising).
+    const clear = await sharp({
+      create: { width: 20, height: 20, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
+    const white = await imageToPixels(clear, captioner.model.manifest.image);
+    expect(white.every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
+  });
+
+  it.each([
+    [
+      () => captioner.caption(Buffer.from("not an image")),
+      /UNSUPPORTED_IMAGE|Cannot decode the image/,
+    ],
+    [() => captioner.caption("/nonexistent/scene.png"), /file not found|Cannot decode/],
+    [
+      () => captioner.caption(images[0]!, { maxTokens: 0 }),
+      /Expected maxTokens to be an integer >= 1 but received 0/,
+    ],
+    [
+      () => captioner.caption(images[0]!, { policy: { version: 1, rule: "final", numExits: 3 } }),
+      /The policy is for 3 exits but the model has 6/,
+    ],
+  ])("rejects bad input clearly (%#)", async (call, message) => {
+    await expect(call()).rejects.toThrow(message);
+  });
+
+  it("refuses images over the pixel limit before decoding them", async () => {
+    const small = await Captioner.load(BUNDLE, { maxPixels: 10_000 });
+    try {
+      await expect(small.caption(images[0]!)).rejects.toMatchObject({ code: "IMAGE_TOO_LARGE" });
+    } finally {
+      await small.dispose();
+    }
+  });
+});
