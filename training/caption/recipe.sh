@@ -6,7 +6,8 @@
 #
 # Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
 # models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
-# SCENES (training scenes; default 16000), EPOCHS (default 2), PYTHON (default /usr/bin/python3).
+# SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 6),
+# PYTHON (default /usr/bin/python3).
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,7 +16,8 @@ WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"
 TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
 SCENES="${SCENES:-16000}"
-EPOCHS="${EPOCHS:-2}"
+EPOCHS="${EPOCHS:-6}"
+ENCODER_EPOCHS="${ENCODER_EPOCHS:-6}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
 "$PYTHON" -c "import torch, onnx" 2>/dev/null || {
@@ -27,8 +29,13 @@ echo "== scenes: $SCENES for training (seed 1), 500 for validation (seed 2)"
   pnpm exec tsx caption/make-data.ts --count "$SCENES" --seed 1 --out "$WORK/data/train" --tokenizer-out "$WORK/data/tokenizer"
 [ -f "$WORK/data/val/captions.jsonl" ] ||
   pnpm exec tsx caption/make-data.ts --count 500 --seed 2 --out "$WORK/data/val" --tokenizer "$WORK/data/tokenizer"
-echo "== training ($EPOCHS epochs; resumes from $WORK/checkpoint.pt)"
-(cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS")
+echo "== scene layouts and encoder pre-training (which object covers each grid cell)"
+pnpm exec tsx caption/dump-layouts.ts --count "$SCENES" --seed 1 --out "$WORK/data/train/layouts.jsonl"
+pnpm exec tsx caption/dump-layouts.ts --count 500 --seed 2 --out "$WORK/data/val/layouts.jsonl"
+[ -f "$WORK/encoder.pt" ] ||
+  (cd caption && "$PYTHON" pretrain_encoder.py --data "$WORK/data" --out "$WORK/encoder.pt" --epochs "$ENCODER_EPOCHS")
+echo "== decoder training on the frozen encoder's cached features ($EPOCHS epochs; resumes from $WORK/checkpoint.pt)"
+(cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS" --encoder "$WORK/encoder.pt")
 echo "== export"
 (cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
 echo "== costs, calibration log (scenes of seed 3) and default policy"

@@ -114,6 +114,17 @@ export const captionEvalCommand: Command = {
       });
       const L = captioner.numExits;
       const meanExitLayer = layers / steps;
+      // Easy scenes (few objects) should exit earlier than hard ones.
+      const byObjects: Record<string, { layers: number; steps: number }> = {};
+      earlyRun.results.forEach((r, i) => {
+        const key = String(scenes[i]!.objects.length);
+        const entry = (byObjects[key] ??= { layers: 0, steps: 0 });
+        entry.layers += r.meanExitLayer * (r.tokens.length + 1);
+        entry.steps += r.tokens.length + 1;
+      });
+      const meanExitLayerByObjects = Object.fromEntries(
+        Object.entries(byObjects).map(([k, v]) => [k, v.layers / v.steps]),
+      );
       let tjs: { ms: number; cider: number; threads: string } | undefined;
       if (values["no-tjs"] !== true) {
         const { pipeline, env } = await import("@xenova/transformers");
@@ -155,6 +166,7 @@ export const captionEvalCommand: Command = {
         countedSpeedup: L / meanExitLayer,
         measuredSpeedup: median(fullMs) / median(earlyMs),
         tokenAgreement: compared === 0 ? 1 : agree / compared,
+        meanExitLayerByObjects,
         fullMs: median(fullMs),
         earlyMs: median(earlyMs),
         repeats,
