@@ -6,7 +6,7 @@
 #
 # Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
 # models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
-# SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 6),
+# SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 4),
 # PYTHON (default /usr/bin/python3).
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
@@ -16,7 +16,7 @@ WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"
 TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
 SCENES="${SCENES:-16000}"
-EPOCHS="${EPOCHS:-6}"
+EPOCHS="${EPOCHS:-4}"
 ENCODER_EPOCHS="${ENCODER_EPOCHS:-6}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
