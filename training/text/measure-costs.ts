@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "@beem-ts/core";
 import { MultiExitEncoder, maskTensor } from "@beem-ts/text";
 
 const { positionals, values } = parseArgs({
@@ -45,10 +46,6 @@ await pass(); // warm-up
 const passes: number[][] = [];
 for (let r = 0; r < Number(values.repeats); r++) passes.push(await pass());
 await model.dispose();
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 const perInput = Array.from(
   { length: L + 1 },
   (_, k) => median(passes.map((p) => p[k]!)) / inputs.length,

@@ -66,3 +66,4 @@ export {
   type SweepRow,
 } from "./sweep.js";
 export { generateSyntheticExits, seededRandom, type SyntheticOptions } from "./synthetic.js";
+export { median } from "./stats.js";

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { CalibrationRule, Policy } from "@beem-ts/core";
+import { median, type CalibrationRule, type Policy } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts } from "../src/index.js";
 
 const { values } = parseArgs({
@@ -39,11 +39,6 @@ for (const rule of RULES) {
 }
 const full = { rule: "full", lambda: null, policy: await classifier.policyFor({ full: true }) };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 async function time(policy: Policy) {
   const t = performance.now();
   const results = await classifier.classify(texts, { policy });

@@ -7,6 +7,7 @@ import {
   type CaptionOptions,
   type CaptionResult,
 } from "@beem-ts/caption";
+import { median } from "@beem-ts/core";
 import { generateScenes, renderScene } from "@beem-ts/scenes";
 import { numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
@@ -24,12 +25,6 @@ const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--policy F
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --no-tjs        skip the transformers.js timing`;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export const captionEvalCommand: Command = {
   name: "caption-eval",

@@ -1,3 +1,4 @@
+import { median } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts, type ClassifyOptions } from "@beem-ts/text";
 import { numberOption, parse, required } from "../args.js";
 import { textTable } from "../format.js";
@@ -12,12 +13,6 @@ ${POLICY_USAGE}
   --batch N       also time batches of N (rows leave the batch as they exit): throughputSpeedup
   --repeats K     timed repeats of each mode (default 3)
   --model DIR     a text bundle (default: models/sst2-beem)`;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export const classifyEvalCommand: Command = {
   name: "classify-eval",
