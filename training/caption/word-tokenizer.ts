@@ -2,6 +2,7 @@
 // words (transformers.js 2.x has no WordLevel model), split on white space and punctuation.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { wordPieceTokenizerJson } from "../common/wordpiece-json.js";
 
 export const SPECIAL_TOKENS = ["<pad>", "<bos>", "<eos>", "<unk>"] as const;
 
@@ -10,33 +11,15 @@ export function buildWordTokenizer(texts: readonly string[], out: string): numbe
   const words = new Set<string>();
   for (const t of texts) for (const w of t.split(/\s+/)) if (w !== "") words.add(w);
   const vocab = [...SPECIAL_TOKENS, ...[...words].sort()];
-  const ids = Object.fromEntries(vocab.map((w, i) => [w, i]));
-  const special = (content: string) => ({
-    id: ids[content],
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const tokenizer = {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIAL_TOKENS.map(special),
+  const tokenizer = wordPieceTokenizerJson({
+    vocab,
+    specials: SPECIAL_TOKENS,
+    unkToken: "<unk>",
     normalizer: { type: "Lowercase" },
-    pre_tokenizer: { type: "Whitespace" },
-    post_processor: null,
-    decoder: { type: "WordPiece", prefix: "##", cleanup: false },
-    model: {
-      type: "WordPiece",
-      unk_token: "<unk>",
-      continuing_subword_prefix: "##",
-      max_input_chars_per_word: 100,
-      vocab: ids,
-    },
-  };
+    preTokenizer: { type: "Whitespace" },
+    postProcessor: null,
+    cleanup: false,
+  });
   const config = {
     tokenizer_class: "BertTokenizer",
     model_max_length: 64,

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { wordPieceTokenizerJson } from "../common/wordpiece-json.js";
 import { basicTokens, readLabelledJsonl } from "./data.js";
 
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
@@ -79,20 +80,10 @@ sortedChars.forEach((ch) => add(`##${ch}`));
 SUFFIXES.forEach((s) => add(`##${s}`));
 
 const ids = Object.fromEntries(vocab.map((token, id) => [token, id]));
-const special = (content: string) => ({
-  id: ids[content],
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special: true,
-});
-const tokenizer = {
-  version: "1.0",
-  truncation: null,
-  padding: null,
-  added_tokens: SPECIALS.map(special),
+const tokenizer = wordPieceTokenizerJson({
+  vocab,
+  specials: SPECIALS,
+  unkToken: "[UNK]",
   normalizer: {
     type: "BertNormalizer",
     clean_text: true,
@@ -100,8 +91,9 @@ const tokenizer = {
     strip_accents: null,
     lowercase: true,
   },
-  pre_tokenizer: { type: "BertPreTokenizer" },
-  post_processor: {
+  preTokenizer: { type: "BertPreTokenizer" },
+  cleanup: true,
+  postProcessor: {
     type: "TemplateProcessing",
     single: [
       { SpecialToken: { id: "[CLS]", type_id: 0 } },
@@ -120,15 +112,7 @@ const tokenizer = {
       "[SEP]": { id: "[SEP]", ids: [ids["[SEP]"]], tokens: ["[SEP]"] },
     },
   },
-  decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-  model: {
-    type: "WordPiece",
-    unk_token: "[UNK]",
-    continuing_subword_prefix: "##",
-    max_input_chars_per_word: 100,
-    vocab: ids,
-  },
-};
+});
 const config = {
   tokenizer_class: "BertTokenizer",
   do_lower_case: true,
