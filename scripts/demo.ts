@@ -16,6 +16,7 @@ if (!existsSync(resolve(model, "manifest.json"))) {
 } else {
   const captioner = await Captioner.load(model);
   try {
+    await captioner.caption(image); // warm-up: the first run of each graph is slower
     const early = await captioner.caption(image);
     const full = await captioner.caption(image, { full: true });
     const L = captioner.numExits;
