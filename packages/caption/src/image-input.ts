@@ -42,7 +42,7 @@ export async function imageToPixels(
         cause,
       });
     }
-    if (/no such file|ENOENT/i.test(message)) {
+    if (/input file is missing|no such file|ENOENT/i.test(message)) {
       throw new BeemError("FILE_NOT_FOUND", `${String(input)}: file not found`, { cause });
     }
     throw new BeemError("UNSUPPORTED_IMAGE", `Cannot decode the image (${message})`, { cause });
