@@ -3,8 +3,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BeemError,
+  CALIBRATION_RULES,
+  createCalibrator,
   createDecider,
+  parseExitLog,
   parsePolicy,
+  type CalibrationRule,
+  type Calibrator,
   type Policy,
   type SummarizedSample,
 } from "@beem-ts/core";
@@ -20,6 +25,10 @@ export type CaptionerLoadOptions = SessionOptions & ImageOptions;
 export interface CaptionOptions {
   /** A policy to decide with. Default: the bundle's policy. */
   readonly policy?: Policy;
+  /** Fit this rule at `lambda` on the bundle's calibration log instead. */
+  readonly rule?: CalibrationRule;
+  /** Cost parameter for `rule` (default 0); alone, BEEM-A at this lambda. */
+  readonly lambda?: number;
   /** Run every layer for every token. Default false. */
   readonly full?: boolean;
   /** Most tokens to generate. Default: the bundle's maximum length. */
@@ -53,14 +62,18 @@ export class Captioner {
   readonly #tokenizer: BertTokenizer;
   readonly #imageOptions: ImageOptions;
   readonly #vocabulary: readonly string[];
+  readonly #dir: string;
+  readonly #calibrators = new Map<CalibrationRule, Calibrator>();
 
   private constructor(
+    dir: string,
     model: CaptionModel,
     tokenizer: BertTokenizer,
     vocabulary: string[],
     policy: Policy,
     imageOptions: ImageOptions,
   ) {
+    this.#dir = dir;
     this.model = model;
     this.#tokenizer = tokenizer;
     this.#vocabulary = vocabulary;
@@ -102,7 +115,7 @@ export class Captioner {
       }
       const imageOptions: ImageOptions =
         options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels };
-      return new Captioner(model, tokenizer, vocabulary, policy, imageOptions);
+      return new Captioner(dir, model, tokenizer, vocabulary, policy, imageOptions);
     } catch (error) {
       await model.dispose();
       throw error;
@@ -113,8 +126,27 @@ export class Captioner {
     return this.model.numExits;
   }
 
-  policyFor(options: Pick<CaptionOptions, "policy" | "full"> = {}): Policy {
+  /** The policy `caption` uses for these options (fitting `rule`/`lambda` on first use). */
+  async policyFor(
+    options: Pick<CaptionOptions, "policy" | "full" | "rule" | "lambda"> = {},
+  ): Promise<Policy> {
     if (options.full === true) return { version: 1, rule: "final", numExits: this.numExits };
+    if (options.rule !== undefined || options.lambda !== undefined) {
+      if (options.policy !== undefined) {
+        throw new BeemError(
+          "INVALID_ARGUMENT",
+          'Give either "policy" or "rule"/"lambda", not both',
+        );
+      }
+      const rule = options.rule ?? "beem-a";
+      if (!(CALIBRATION_RULES as readonly string[]).includes(rule)) {
+        throw new BeemError(
+          "INVALID_ARGUMENT",
+          `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
+        );
+      }
+      return (await this.#calibrator(rule)).fit(options.lambda ?? 0);
+    }
     const policy = options.policy ?? this.defaultPolicy;
     if (policy.numExits !== this.numExits) {
       throw new BeemError(
@@ -125,18 +157,52 @@ export class Captioner {
     return policy;
   }
 
+  async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
+    const cached = this.#calibrators.get(rule);
+    if (cached) return cached;
+    const m = this.model.manifest;
+    if (m.calibrationLog === undefined) {
+      throw new BeemError(
+        "INVALID_BUNDLE",
+        `${this.#dir}: the bundle has no calibration log to fit "${rule}" on`,
+      );
+    }
+    const path = join(this.#dir, m.calibrationLog);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (cause) {
+      throw new BeemError(
+        "INVALID_BUNDLE",
+        `${path}: cannot read the calibration log (${(cause as Error).message})`,
+        { cause },
+      );
+    }
+    const costs = m.costs
+      ? m.costs.exits.map((c, i) => (i === 0 ? c + m.costs!.fixed : c))
+      : undefined;
+    const calibrator = createCalibrator(parseExitLog(text, { source: path }), {
+      rule,
+      ...(costs && { costs }),
+    });
+    this.#calibrators.set(rule, calibrator);
+    return calibrator;
+  }
+
   /** Streams tokens as they are decided, each with the layer it exited at. */
   async *stream(image: ImageInput, options: CaptionOptions = {}): AsyncGenerator<CaptionToken> {
-    for await (const token of this.#decode(await this.#pixels(image), options).tokens) {
+    const policy = await this.policyFor(options);
+    for await (const token of this.#decode(await this.#pixels(image), policy, options).tokens) {
       if (token.end) return;
       yield this.#withText(token);
     }
   }
 
   async caption(image: ImageInput, options: CaptionOptions = {}): Promise<CaptionResult> {
+    const policy = await this.policyFor(options);
     const started = performance.now();
     const pixels = await this.#pixels(image);
-    const decoded = this.#decode(pixels, options);
+    const decoded = this.#decode(pixels, policy, options);
     const tokens: CaptionToken[] = [];
     let layers = 0;
     let steps = 0;
@@ -167,8 +233,9 @@ export class Captioner {
     options: { onProgress?: (done: number, total: number) => void } = {},
   ): Promise<SummarizedSample[]> {
     const out: SummarizedSample[] = [];
+    const full: Policy = { version: 1, rule: "final", numExits: this.numExits };
     for (const [k, image] of images.entries()) {
-      for await (const token of this.#decode(await this.#pixels(image), { full: true, trace: true })
+      for await (const token of this.#decode(await this.#pixels(image), full, { trace: true })
         .tokens) {
         out.push({ label: token.id, summaries: token.summaries! });
       }
@@ -194,7 +261,7 @@ export class Captioner {
     return imageToPixels(image, this.model.manifest.image, this.#imageOptions);
   }
 
-  #decode(pixels: Float32Array, options: CaptionOptions) {
+  #decode(pixels: Float32Array, policy: Policy, options: CaptionOptions) {
     const maxTokens = options.maxTokens ?? this.model.manifest.maxLength - 1;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
       throw new BeemError(
@@ -202,7 +269,7 @@ export class Captioner {
         `Expected maxTokens to be an integer >= 1 but received ${maxTokens}`,
       );
     }
-    const decider = createDecider(this.policyFor(options));
+    const decider = createDecider(policy);
     const model = this.model;
     let encoderMs = 0;
     let cache: SequenceCache | undefined;

@@ -46,6 +46,8 @@ export interface CaptionManifest {
     readonly exits: readonly number[];
   };
   readonly policy?: string;
+  /** Per-token exit log of calibration scenes (summaries), relative to the bundle. */
+  readonly calibrationLog?: string;
 }
 
 export async function readCaptionManifest(dir: string): Promise<CaptionManifest> {

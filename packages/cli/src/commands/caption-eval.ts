@@ -11,17 +11,16 @@ import { median } from "@beem-ts/core";
 import { generateScenes, renderScene } from "@beem-ts/scenes";
 import { numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { readPolicy } from "../files.js";
 import { textTable } from "../format.js";
-import { defaultCaptionModel } from "../models.js";
+import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
 
-const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--policy FILE] [--repeats 3] [--json] [--no-tjs]
+const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--json] [--no-tjs]
   Generates held-out scenes, captions them at full depth and with early exit (timed side by
   side, medians of repeats, image decoding and encoder included), scores both against the five
   references, and times transformers.js' image-to-text pipeline on the same weights.
-  --policy FILE   early-exit policy (default: the bundle's own)
+${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --no-tjs        skip the transformers.js timing`;
@@ -34,9 +33,9 @@ export const captionEvalCommand: Command = {
     const { values } = parse(
       argv,
       {
+        ...POLICY_OPTIONS,
         scenes: { type: "string" },
         seed: { type: "string" },
-        policy: { type: "string" },
         repeats: { type: "string" },
         json: { type: "boolean" },
         model: { type: "string" },
@@ -54,12 +53,16 @@ export const captionEvalCommand: Command = {
       );
     const modelDir = resolve(values.model ?? defaultCaptionModel());
     const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
-    const early: CaptionOptions =
-      values.policy !== undefined ? { policy: await readPolicy(values.policy) } : {};
+    const choice = await policyChoice(values);
+    if (choice.full === true) {
+      throw new UsageError("caption-eval compares early exit with full depth: drop --full");
+    }
     const scenes = generateScenes(seed, count);
     const dir = await mkdtemp(join(tmpdir(), "beem-scenes-"));
     const captioner = await Captioner.load(modelDir);
     try {
+      const policy = await captioner.policyFor(choice);
+      const early: CaptionOptions = { policy };
       const files: string[] = [];
       for (const s of scenes) {
         const file = join(dir, `${s.id}.png`);
@@ -151,6 +154,8 @@ export const captionEvalCommand: Command = {
       const report = {
         scenes: count,
         seed,
+        rule: policy.rule,
+        lambda: policy.lambda ?? null,
         ciderFull: fullScores.ciderD,
         cider: earlyScores.ciderD,
         bleu4Full: fullScores.bleu4,

@@ -1,17 +1,15 @@
 import { Captioner } from "@beem-ts/caption";
 import { numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { readPolicy } from "../files.js";
 import { textTable } from "../format.js";
-import { defaultCaptionModel } from "../models.js";
+import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import type { Command } from "../command.js";
 
-const usage = `Usage: beem caption IMAGE [IMAGE ...] [--json] [--stream] [--full | --policy FILE] [--max-tokens N] [--model DIR]
+const usage = `Usage: beem caption IMAGE [IMAGE ...] [--json] [--stream] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
   Captions images, deciding per generated token at which decoder layer to stop.
   --json          one JSON object per image (caption, tokens with exit layers, timings)
   --stream        print tokens as they are decided, each with its exit layer
-  --full          no early exit: every layer for every token
-  --policy FILE   a policy file (default: the bundle's own)
+${POLICY_USAGE}
   --max-tokens N  most tokens per caption (default: the model's maximum)
   --model DIR     a caption bundle (default: models/caption-beem)`;
 
@@ -23,21 +21,17 @@ export const captionCommand: Command = {
     const { values, positionals } = parse(
       argv,
       {
+        ...POLICY_OPTIONS,
         json: { type: "boolean" },
         stream: { type: "boolean" },
-        full: { type: "boolean" },
-        policy: { type: "string" },
         "max-tokens": { type: "string" },
         model: { type: "string" },
       },
       usage,
     );
     if (positionals.length === 0) throw new UsageError(`Give at least one image\n${usage}`);
-    if (values.full === true && values.policy !== undefined)
-      throw new UsageError("Give either --full or --policy, not both");
     const options = {
-      ...(values.full === true && { full: true }),
-      ...(values.policy !== undefined && { policy: await readPolicy(values.policy) }),
+      ...(await policyChoice(values)),
       ...(values["max-tokens"] !== undefined && {
         maxTokens: numberOption(values["max-tokens"], "--max-tokens", 0, 1),
       }),
