@@ -4,7 +4,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ExitTableBuilder, calibrate, formatSummaryLogLine, serializePolicy } from "@beem-ts/core";
+import {
+  ExitTableBuilder,
+  calibrate,
+  foldFixedCost,
+  formatSummaryLogLine,
+  serializePolicy,
+} from "@beem-ts/core";
 import { CaptionModel, Captioner, SequenceCache, imageToPixels } from "@beem-ts/caption";
 import { generateScenes, renderScene } from "@beem-ts/scenes";
 
@@ -83,9 +89,7 @@ const builder = new ExitTableBuilder();
 samples.forEach((s, i) =>
   builder.addSummaries(s.label, s.summaries, `token ${i + 1}`, manifest.vocabSize),
 );
-const costs = (manifest.costs.exits as number[]).map((c, i) =>
-  i === 0 ? c + manifest.costs.fixed : c,
-);
+const costs = foldFixedCost(manifest.costs.exits as number[], manifest.costs.fixed as number);
 const policy = calibrate(builder.build(), { rule: "beem-a", lambda: Number(values.lambda), costs });
 writeFileSync(join(dir, "policy.json"), serializePolicy(policy));
 manifest.policy = "policy.json";

@@ -3,14 +3,16 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BeemError,
-  CALIBRATION_RULES,
+  choosePolicy,
   createCalibrator,
+  foldFixedCost,
   createDecider,
   parseExitLog,
   parsePolicy,
   type CalibrationRule,
   type Calibrator,
   type Policy,
+  type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
 import type { SessionOptions } from "@beem-ts/onnx";
@@ -127,34 +129,12 @@ export class Captioner {
   }
 
   /** The policy `caption` uses for these options (fitting `rule`/`lambda` on first use). */
-  async policyFor(
-    options: Pick<CaptionOptions, "policy" | "full" | "rule" | "lambda"> = {},
-  ): Promise<Policy> {
-    if (options.full === true) return { version: 1, rule: "final", numExits: this.numExits };
-    if (options.rule !== undefined || options.lambda !== undefined) {
-      if (options.policy !== undefined) {
-        throw new BeemError(
-          "INVALID_ARGUMENT",
-          'Give either "policy" or "rule"/"lambda", not both',
-        );
-      }
-      const rule = options.rule ?? "beem-a";
-      if (!(CALIBRATION_RULES as readonly string[]).includes(rule)) {
-        throw new BeemError(
-          "INVALID_ARGUMENT",
-          `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
-        );
-      }
-      return (await this.#calibrator(rule)).fit(options.lambda ?? 0);
-    }
-    const policy = options.policy ?? this.defaultPolicy;
-    if (policy.numExits !== this.numExits) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `The policy is for ${policy.numExits} exits but the model has ${this.numExits}`,
-      );
-    }
-    return policy;
+  async policyFor(options: PolicyChoice = {}): Promise<Policy> {
+    return choosePolicy(options, {
+      numExits: this.numExits,
+      defaultPolicy: this.defaultPolicy,
+      fit: async (rule, lambda) => (await this.#calibrator(rule)).fit(lambda),
+    });
   }
 
   async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
@@ -178,9 +158,7 @@ export class Captioner {
         { cause },
       );
     }
-    const costs = m.costs
-      ? m.costs.exits.map((c, i) => (i === 0 ? c + m.costs!.fixed : c))
-      : undefined;
+    const costs = m.costs ? foldFixedCost(m.costs.exits, m.costs.fixed) : undefined;
     const calibrator = createCalibrator(parseExitLog(text, { source: path }), {
       rule,
       ...(costs && { costs }),

@@ -67,3 +67,9 @@ export {
 } from "./sweep.js";
 export { generateSyntheticExits, seededRandom, type SyntheticOptions } from "./synthetic.js";
 export { median } from "./stats.js";
+export {
+  choosePolicy,
+  foldFixedCost,
+  type PolicyChoice,
+  type PolicyContext,
+} from "./policy-choice.js";

@@ -1,4 +1,4 @@
-import { equalCosts } from "@beem-ts/core";
+import { equalCosts, foldFixedCost } from "@beem-ts/core";
 import type { TextManifest } from "./manifest.js";
 
 /**
@@ -8,5 +8,5 @@ import type { TextManifest } from "./manifest.js";
  */
 export function exitCosts(manifest: Pick<TextManifest, "costs" | "numExits">): number[] {
   if (manifest.costs === undefined) return equalCosts(manifest.numExits);
-  return manifest.costs.exits.map((c, i) => (i === 0 ? c + manifest.costs!.fixed : c));
+  return foldFixedCost(manifest.costs.exits, manifest.costs.fixed);
 }

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BeemError,
-  CALIBRATION_RULES,
+  choosePolicy,
   createCalibrator,
   createDecider,
   parseExitLog,
@@ -12,6 +12,7 @@ import {
   type Calibrator,
   type ExitSample,
   type Policy,
+  type PolicyChoice,
 } from "@beem-ts/core";
 import { exitCosts } from "./costs.js";
 import { bundleError } from "./errors.js";
@@ -167,29 +168,12 @@ export class TextClassifier {
   }
 
   /** The policy `classify` would use for these options. */
-  async policyFor(
-    options: Pick<ClassifyOptions, "policy" | "rule" | "lambda" | "full"> = {},
-  ): Promise<Policy> {
-    if (options.full === true) return this.#finalPolicy;
-    if (options.policy !== undefined) {
-      if (options.rule !== undefined || options.lambda !== undefined) {
-        throw new BeemError(
-          "INVALID_ARGUMENT",
-          'Give either "policy" or "rule"/"lambda", not both',
-        );
-      }
-      checkExits(options.policy, this.numExits);
-      return options.policy;
-    }
-    if (options.rule === undefined && options.lambda === undefined) return this.defaultPolicy;
-    const rule = options.rule ?? "beem-a";
-    if (!(CALIBRATION_RULES as readonly string[]).includes(rule)) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
-      );
-    }
-    return (await this.#calibrator(rule)).fit(options.lambda ?? 0);
+  async policyFor(options: PolicyChoice = {}): Promise<Policy> {
+    return choosePolicy(options, {
+      numExits: this.numExits,
+      defaultPolicy: this.defaultPolicy,
+      fit: async (rule, lambda) => (await this.#calibrator(rule)).fit(lambda),
+    });
   }
 
   async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
