@@ -109,10 +109,14 @@ export function createCalibrator(table: ExitTable, options: CalibratorOptions): 
     candidates = [...perExitCandidates(problem, lambdaGrid), ...sharedThresholdCandidates(problem)];
   }
 
+  const fitted = new Map<number, Policy>();
   return {
     rule,
     fit(lambda) {
       checkFiniteNumber("lambda", lambda, 0);
+      // Runtimes fit per request (a rule and lambda chosen by the caller): fits are cached.
+      const cached = fitted.get(lambda);
+      if (cached !== undefined) return cached;
       const best = bestCandidate(candidates, lambda);
       const common = { version: POLICY_VERSION, numExits: L, lambda, costs } as const;
       let policy: Policy;
@@ -139,7 +143,7 @@ export function createCalibrator(table: ExitTable, options: CalibratorOptions): 
       }
       const report = evaluate(policy, table);
       const n = table.numSamples;
-      return {
+      const result: Policy = {
         ...policy,
         calibration: {
           samples: n,
@@ -154,6 +158,8 @@ export function createCalibrator(table: ExitTable, options: CalibratorOptions): 
           exitAccuracies: accuracies,
         },
       };
+      fitted.set(lambda, result);
+      return result;
     },
   };
 }
