@@ -23,6 +23,9 @@ class CaptionConfig:
     pad_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
+    # Exit heads: per-exit LayerNorm + the output projection tied to the token embeddings (False),
+    # or a separate projection per exit (True).
+    separate_heads: bool = False
 
     def to_dict(self):
         d = asdict(self)
@@ -125,6 +128,8 @@ class Captioner(nn.Module):
         self.tokens = nn.Embedding(cfg.vocab_size, cfg.hidden)
         self.positions = nn.Embedding(cfg.max_length, cfg.hidden)
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.layers))
+        self.heads = (nn.ModuleList(nn.Linear(cfg.hidden, cfg.vocab_size, bias=False) for _ in range(cfg.layers))
+                      if cfg.separate_heads else None)
         self.drop = nn.Dropout(cfg.dropout)
         self.apply(self._init)
 
@@ -140,8 +145,12 @@ class Captioner(nn.Module):
         return self.tokens(input_ids) + self.positions(positions).unsqueeze(0)
 
     def exit_logits(self, index, hidden):
-        """Exit head of layer `index`: its own LayerNorm, the projection tied to the embeddings."""
-        return self.layers[index].ln_exit(hidden) @ self.tokens.weight.t()
+        """Exit head of layer `index`: its own LayerNorm, then the projection tied to the embeddings
+        (or the exit's own projection with `separate_heads`)."""
+        normed = self.layers[index].ln_exit(hidden)
+        if self.heads is not None:
+            return self.heads[index](normed)
+        return normed @ self.tokens.weight.t()
 
     def forward(self, pixel_values, input_ids, captions_per_image=1):
         """Teacher-forced logits of every exit: (L, B * captions_per_image, T, V)."""

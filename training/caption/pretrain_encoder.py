@@ -108,7 +108,11 @@ def main():
         print(json.dumps({"epoch": epoch + 1, "seconds": round(time.time() - started),
                           "val_object_cell_accuracy": round(hits / objects, 4),
                           "val_exact_object_sets": round(exact / len(val_rows), 4)}), flush=True)
-        torch.save({"config": cfg.to_dict(), "encoder": model.encoder.state_dict(), "epoch": epoch + 1}, args.out)
+        # Written under a temporary name per epoch; the final name only once every epoch ran,
+        # so the recipe never mistakes an interrupted run for a finished one.
+        torch.save({"config": cfg.to_dict(), "encoder": model.encoder.state_dict(), "epoch": epoch + 1},
+                   args.out + ".partial")
+    os.replace(args.out + ".partial", args.out)
 
 
 if __name__ == "__main__":

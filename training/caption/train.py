@@ -104,12 +104,13 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5)
+    p.add_argument("--separate-heads", action="store_true", help="a projection per exit instead of the tied one")
     p.add_argument("--encoder", help="pre-trained encoder (pretrain_encoder.py): frozen, features cached")
     args = p.parse_args()
 
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
         vocab_size = len(json.load(f)["model"]["vocab"])
-    cfg = CaptionConfig(vocab_size=vocab_size)
+    cfg = CaptionConfig(vocab_size=vocab_size, separate_heads=args.separate_heads)
     train_rows, train_images = load_split(os.path.join(args.data, "train"), cfg.image_size)
     val_rows, val_images = load_split(os.path.join(args.data, "val"), cfg.image_size)
     torch.manual_seed(args.seed)
