@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { calibrate, parseExitLog, serializePolicy } from "@beem-ts/core";
-import { exitCosts, readTextManifest } from "@beem-ts/text";
+import { calibrate, foldFixedCost, parseExitLog, serializePolicy } from "@beem-ts/core";
+import { readTextManifest } from "@beem-ts/text";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -22,7 +22,7 @@ const table = parseExitLog(readFileSync(logPath, "utf8"), { source: logPath });
 const policy = calibrate(table, {
   rule: "beem-a",
   lambda: Number(values.lambda),
-  costs: exitCosts(checked),
+  costs: foldFixedCost(checked.costs.exits, checked.costs.fixed),
 });
 writeFileSync(join(dir, "policy.json"), serializePolicy(policy));
 manifest.policy = "policy.json";

@@ -4,18 +4,14 @@ import { join } from "node:path";
 import {
   BeemError,
   choosePolicy,
-  createCalibrator,
-  foldFixedCost,
   createDecider,
-  parseExitLog,
   parsePolicy,
   type CalibrationRule,
-  type Calibrator,
   type Policy,
   type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
-import type { SessionOptions } from "@beem-ts/onnx";
+import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { CaptionModel } from "./caption-model.js";
 import { decodeGreedy, type GeneratedToken } from "./greedy-decoder.js";
@@ -64,8 +60,7 @@ export class Captioner {
   readonly #tokenizer: BertTokenizer;
   readonly #imageOptions: ImageOptions;
   readonly #vocabulary: readonly string[];
-  readonly #dir: string;
-  readonly #calibrators = new Map<CalibrationRule, Calibrator>();
+  readonly #fit: (rule: CalibrationRule, lambda: number) => Promise<Policy>;
 
   private constructor(
     dir: string,
@@ -75,7 +70,11 @@ export class Captioner {
     policy: Policy,
     imageOptions: ImageOptions,
   ) {
-    this.#dir = dir;
+    this.#fit = bundleCalibration({
+      dir,
+      calibrationLog: model.manifest.calibrationLog,
+      costs: model.manifest.costs,
+    });
     this.model = model;
     this.#tokenizer = tokenizer;
     this.#vocabulary = vocabulary;
@@ -133,38 +132,8 @@ export class Captioner {
     return choosePolicy(options, {
       numExits: this.numExits,
       defaultPolicy: this.defaultPolicy,
-      fit: async (rule, lambda) => (await this.#calibrator(rule)).fit(lambda),
+      fit: this.#fit,
     });
-  }
-
-  async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
-    const cached = this.#calibrators.get(rule);
-    if (cached) return cached;
-    const m = this.model.manifest;
-    if (m.calibrationLog === undefined) {
-      throw new BeemError(
-        "INVALID_BUNDLE",
-        `${this.#dir}: the bundle has no calibration log to fit "${rule}" on`,
-      );
-    }
-    const path = join(this.#dir, m.calibrationLog);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (cause) {
-      throw new BeemError(
-        "INVALID_BUNDLE",
-        `${path}: cannot read the calibration log (${(cause as Error).message})`,
-        { cause },
-      );
-    }
-    const costs = m.costs ? foldFixedCost(m.costs.exits, m.costs.fixed) : undefined;
-    const calibrator = createCalibrator(parseExitLog(text, { source: path }), {
-      rule,
-      ...(costs && { costs }),
-    });
-    this.#calibrators.set(rule, calibrator);
-    return calibrator;
   }
 
   /** Streams tokens as they are decided, each with the layer it exited at. */

@@ -1,2 +1,3 @@
 // @beem-ts/onnx: onnxruntime-node sessions for layer-by-layer models.
 export { createSession, ort, type SessionOptions } from "./session.js";
+export { bundleCalibration, type BundleCalibrationSource } from "./bundle-calibration.js";

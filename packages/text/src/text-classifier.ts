@@ -4,22 +4,18 @@ import { join } from "node:path";
 import {
   BeemError,
   choosePolicy,
-  createCalibrator,
   createDecider,
-  parseExitLog,
   parsePolicy,
   type CalibrationRule,
-  type Calibrator,
   type ExitSample,
   type Policy,
   type PolicyChoice,
 } from "@beem-ts/core";
-import { exitCosts } from "./costs.js";
 import { bundleError } from "./errors.js";
 import { runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
-import type { SessionOptions } from "@beem-ts/onnx";
+import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 export type LoadOptions = SessionOptions;
@@ -55,10 +51,9 @@ export interface Classification {
 export class TextClassifier {
   readonly manifest: TextManifest;
   readonly defaultPolicy: Policy;
-  readonly #dir: string;
   readonly #encoder: MultiExitEncoder;
   readonly #tokenizer: TextTokenizer;
-  readonly #calibrators = new Map<CalibrationRule, Calibrator>();
+  readonly #fit: (rule: CalibrationRule, lambda: number) => Promise<Policy>;
   readonly #finalPolicy: Policy;
 
   private constructor(
@@ -67,7 +62,11 @@ export class TextClassifier {
     tokenizer: TextTokenizer,
     policy: Policy,
   ) {
-    this.#dir = dir;
+    this.#fit = bundleCalibration({
+      dir,
+      calibrationLog: encoder.manifest.calibrationLog,
+      costs: encoder.manifest.costs,
+    });
     this.#encoder = encoder;
     this.#tokenizer = tokenizer;
     this.manifest = encoder.manifest;
@@ -172,33 +171,8 @@ export class TextClassifier {
     return choosePolicy(options, {
       numExits: this.numExits,
       defaultPolicy: this.defaultPolicy,
-      fit: async (rule, lambda) => (await this.#calibrator(rule)).fit(lambda),
+      fit: this.#fit,
     });
-  }
-
-  async #calibrator(rule: CalibrationRule): Promise<Calibrator> {
-    const cached = this.#calibrators.get(rule);
-    if (cached) return cached;
-    const file = this.manifest.calibrationLog;
-    if (file === undefined) {
-      throw bundleError(`${this.#dir}: the bundle has no calibration log to fit "${rule}" on`);
-    }
-    const path = join(this.#dir, file);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (cause) {
-      throw bundleError(
-        `${path}: cannot read the calibration log (${(cause as Error).message})`,
-        cause,
-      );
-    }
-    const calibrator = createCalibrator(parseExitLog(text, { source: path }), {
-      rule,
-      costs: exitCosts(this.manifest),
-    });
-    this.#calibrators.set(rule, calibrator);
-    return calibrator;
   }
 
   #encode(texts: readonly string[]) {
