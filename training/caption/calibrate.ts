@@ -11,7 +11,14 @@ import {
   formatSummaryLogLine,
   serializePolicy,
 } from "@beem-ts/core";
-import { CaptionModel, Captioner, SequenceCache, imageToPixels } from "@beem-ts/caption";
+import {
+  CaptionModel,
+  Captioner,
+  ImageMemory,
+  SequenceCache,
+  imageToPixels,
+  stepLayer,
+} from "@beem-ts/caption";
 import { generateScenes, renderScene } from "@beem-ts/scenes";
 
 const { positionals, values } = parseArgs({
@@ -36,27 +43,21 @@ let fixedMs = 0;
 let steps = 0;
 for (const image of images.slice(0, 30)) {
   let t = performance.now();
-  const memory = await model.encode(await imageToPixels(image, model.manifest.image));
+  const memory = await model.encode([await imageToPixels(image, model.manifest.image)]);
   fixedMs += performance.now() - t;
-  const cache = new SequenceCache(model, memory);
+  const cache = SequenceCache.start(model, new ImageMemory(memory, L));
   let token = model.manifest.tokens.bos;
   for (let position = 0; position < model.manifest.maxLength - 1; position++) {
     t = performance.now();
-    let hidden = await model.embed(token, position);
+    let hidden = await model.embed([token], position);
     fixedMs += performance.now() - t;
     let logits: Float32Array = new Float32Array(0);
     for (let layer = 0; layer < L; layer++) {
       t = performance.now();
-      const out = await model.step(
-        layer,
-        hidden,
-        await cache.past(layer),
-        await cache.cross(layer),
-      );
+      const [out] = await stepLayer(model, layer, [cache], [hidden]);
       layerMs[layer]! += performance.now() - t;
-      cache.update(layer, out);
-      hidden = out.hidden;
-      logits = out.logits;
+      hidden = out!.hidden;
+      logits = out!.logits;
     }
     steps++;
     token = logits.indexOf(Math.max(...logits));

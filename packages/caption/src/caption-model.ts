@@ -11,7 +11,7 @@ export interface KeyValue {
 
 export interface StepOutput extends KeyValue {
   readonly hidden: ort.Tensor;
-  /** Exit head logits for the position: vocabSize values (batch 1). */
+  /** Exit head logits for the position: vocabSize values per row of the batch. */
   readonly logits: Float32Array;
 }
 
@@ -63,12 +63,14 @@ export class CaptionModel {
     if (this.#disposed) throw new BeemError("MODEL_DISPOSED", "This model was disposed");
   }
 
-  /** pixel_values (3 x S x S) of one image to the image memory (1 x M x D). */
-  async encode(pixels: Float32Array): Promise<ort.Tensor> {
+  /** pixel_values (3 x S x S each) of n images to their image memories (n x M x D). */
+  async encode(images: readonly Float32Array[]): Promise<ort.Tensor> {
     this.#check();
     const s = this.manifest.image.size;
+    const batch = new Float32Array(images.length * 3 * s * s);
+    images.forEach((pixels, i) => batch.set(pixels, i * 3 * s * s));
     const out = await this.#encoder.run({
-      pixel_values: new ort.Tensor("float32", pixels, [1, 3, s, s]),
+      pixel_values: new ort.Tensor("float32", batch, [images.length, 3, s, s]),
     });
     return out.memory!;
   }
@@ -79,16 +81,18 @@ export class CaptionModel {
     return { key: out.cross_key!, value: out.cross_value! };
   }
 
-  async embed(token: number, position: number): Promise<ort.Tensor> {
+  /** Embeddings (n x 1 x D) of one token per row, all at the same position. */
+  async embed(tokens: readonly number[], position: number): Promise<ort.Tensor> {
     this.#check();
+    const n = tokens.length;
     const out = await this.#embed.run({
-      input_ids: new ort.Tensor("int64", BigInt64Array.of(BigInt(token)), [1, 1]),
-      position_ids: new ort.Tensor("int64", BigInt64Array.of(BigInt(position)), [1, 1]),
+      input_ids: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [n, 1]),
+      position_ids: new ort.Tensor("int64", new BigInt64Array(n).fill(BigInt(position)), [n, 1]),
     });
     return out.hidden!;
   }
 
-  /** Self-attention keys/values of layer `layer` for hidden states (1 x P x D). */
+  /** Self-attention keys/values of layer `layer` for hidden states (n x P x D). */
   async selfKv(layer: number, hidden: ort.Tensor): Promise<KeyValue> {
     this.#check();
     const out = await this.#layers[layer]!.kv.run({ hidden });

@@ -13,10 +13,12 @@ import {
 } from "@beem-ts/core";
 import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
+import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel } from "./caption-model.js";
 import { decodeGreedy, type GeneratedToken } from "./greedy-decoder.js";
 import { imageToPixels, type ImageInput, type ImageOptions } from "./image-input.js";
-import { SequenceCache } from "./kv-cache.js";
+import { ImageMemory, SequenceCache } from "./kv-cache.js";
+import { splitRows } from "./tensors.js";
 
 export type CaptionerLoadOptions = SessionOptions & ImageOptions;
 
@@ -31,9 +33,16 @@ export interface CaptionOptions {
   readonly full?: boolean;
   /** Most tokens to generate. Default: the bundle's maximum length. */
   readonly maxTokens?: number;
-  /** Keep every computed exit's decision per token. Default false. */
+  /** Keep every computed exit's decision per token (greedy decoding only). Default false. */
   readonly trace?: boolean;
+  /** Beam width; 1 decodes greedily. Default 1. */
+  readonly beams?: number;
+  /** Beam search ranks finished captions by log-probability / length^lengthPenalty. Default 1. */
+  readonly lengthPenalty?: number;
 }
+
+/** Most beams accepted. */
+export const MAX_BEAMS = 16;
 
 export interface CaptionToken extends Omit<GeneratedToken, "end" | "summaries"> {
   readonly text: string;
@@ -46,12 +55,32 @@ export interface CaptionResult {
   readonly meanExitLayer: number;
   /** Layers whose cross-attention keys/values were computed for this image. */
   readonly crossLayers: number;
+  /** Wall-clock times; for `captionBatch`, those of the whole batch. */
   readonly timings: {
     readonly imageMs: number;
     readonly encoderMs: number;
     readonly decodeMs: number;
     readonly totalMs: number;
   };
+}
+
+/** One image's outcome in a batch: its caption, or why it could not be captioned. */
+export type BatchCaption =
+  | { readonly ok: true; readonly result: CaptionResult }
+  | { readonly ok: false; readonly error: BeemError };
+
+interface Resolved {
+  readonly policy: Policy;
+  readonly maxTokens: number;
+  readonly beams: number;
+  readonly lengthPenalty: number;
+  readonly trace: boolean;
+}
+
+interface Decoded {
+  readonly tokens: GeneratedToken[][];
+  readonly images: ImageMemory[];
+  readonly encoderMs: number;
 }
 
 export class Captioner {
@@ -136,38 +165,85 @@ export class Captioner {
     });
   }
 
-  /** Streams tokens as they are decided, each with the layer it exited at. */
+  /**
+   * Streams tokens as they are decided, each with the layer it exited at. With beams > 1 the
+   * tokens are known only when the search ends, and arrive then.
+   */
   async *stream(image: ImageInput, options: CaptionOptions = {}): AsyncGenerator<CaptionToken> {
-    const policy = await this.policyFor(options);
-    for await (const token of this.#decode(await this.#pixels(image), policy, options).tokens) {
+    const resolved = await this.#resolve(options);
+    const pixels = await this.#pixels(image);
+    if (resolved.beams > 1) {
+      const { tokens } = await this.#decode([pixels], resolved);
+      for (const token of tokens[0]!) if (!token.end) yield this.#withText(token);
+      return;
+    }
+    const memory = await this.model.encode([pixels]);
+    const cache = SequenceCache.start(this.model, new ImageMemory(memory, this.numExits));
+    for await (const step of decodeGreedy(this.model, [cache], createDecider(resolved.policy), {
+      maxTokens: resolved.maxTokens,
+    })) {
+      const token = step[0]!.token;
       if (token.end) return;
       yield this.#withText(token);
     }
   }
 
   async caption(image: ImageInput, options: CaptionOptions = {}): Promise<CaptionResult> {
-    const policy = await this.policyFor(options);
+    const resolved = await this.#resolve(options);
     const started = performance.now();
     const pixels = await this.#pixels(image);
-    const decoded = this.#decode(pixels, policy, options);
-    const tokens: CaptionToken[] = [];
-    let layers = 0;
-    let steps = 0;
-    const imageMs = performance.now() - started;
-    for await (const token of decoded.tokens) {
-      layers += token.exitLayer;
-      steps++;
-      if (!token.end) tokens.push(this.#withText(token));
-    }
+    return (await this.#captions([pixels], resolved, started, performance.now()))[0]!;
+  }
+
+  /**
+   * Captions several images as one batch: every layer runs once for all the images whose
+   * current token reaches it, and each token of each image exits at its own layer. An image that
+   * cannot be read does not stop the others: its entry says why.
+   */
+  async captionBatch(
+    images: readonly ImageInput[],
+    options: CaptionOptions = {},
+  ): Promise<BatchCaption[]> {
+    const resolved = await this.#resolve(options);
+    const started = performance.now();
+    const read = await Promise.all(
+      images.map(async (image) => {
+        try {
+          return { ok: true as const, pixels: await this.#pixels(image) };
+        } catch (error) {
+          if (error instanceof BeemError) return { ok: false as const, error };
+          throw error;
+        }
+      }),
+    );
+    const good = read.flatMap((r) => (r.ok ? [r.pixels] : []));
+    const results =
+      good.length === 0 ? [] : await this.#captions(good, resolved, started, performance.now());
+    let next = 0;
+    return read.map((r) => (r.ok ? { ok: true, result: results[next++]! } : r));
+  }
+
+  async #captions(
+    pixels: Float32Array[],
+    resolved: Resolved,
+    started: number,
+    decoded: number,
+  ): Promise<CaptionResult[]> {
+    const { tokens, images, encoderMs } = await this.#decode(pixels, resolved);
     const totalMs = performance.now() - started;
-    const encoderMs = decoded.encoderMs();
-    return {
-      text: this.decodeText(tokens.map((t) => t.id)),
-      tokens,
-      meanExitLayer: steps === 0 ? 0 : layers / steps,
-      crossLayers: decoded.crossLayers(),
-      timings: { imageMs, encoderMs, decodeMs: totalMs - imageMs - encoderMs, totalMs },
-    };
+    const imageMs = decoded - started;
+    const timings = { imageMs, encoderMs, decodeMs: totalMs - imageMs - encoderMs, totalMs };
+    return tokens.map((sequence, i) => {
+      const layers = sequence.reduce((sum, t) => sum + t.exitLayer, 0);
+      const text = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
+      return {
+        text: this.decodeText(text.map((t) => t.id)),
+        tokens: text,
+        meanExitLayer: sequence.length === 0 ? 0 : layers / sequence.length,
+        crossLayers: images[i]!.crossComputed,
+        timings,
+      };
+    });
   }
 
   /**
@@ -180,12 +256,10 @@ export class Captioner {
     options: { onProgress?: (done: number, total: number) => void } = {},
   ): Promise<SummarizedSample[]> {
     const out: SummarizedSample[] = [];
-    const full: Policy = { version: 1, rule: "final", numExits: this.numExits };
+    const full = await this.#resolve({ full: true, trace: true });
     for (const [k, image] of images.entries()) {
-      for await (const token of this.#decode(await this.#pixels(image), full, { trace: true })
-        .tokens) {
-        out.push({ label: token.id, summaries: token.summaries! });
-      }
+      const { tokens } = await this.#decode([await this.#pixels(image)], full);
+      for (const token of tokens[0]!) out.push({ label: token.id, summaries: token.summaries! });
       options.onProgress?.(k + 1, images.length);
     }
     return out;
@@ -208,7 +282,8 @@ export class Captioner {
     return imageToPixels(image, this.model.manifest.image, this.#imageOptions);
   }
 
-  #decode(pixels: Float32Array, policy: Policy, options: CaptionOptions) {
+  /** Options checked and defaults applied, in one place. */
+  async #resolve(options: CaptionOptions): Promise<Resolved> {
     const maxTokens = options.maxTokens ?? this.model.manifest.maxLength - 1;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
       throw new BeemError(
@@ -216,22 +291,51 @@ export class Captioner {
         `Expected maxTokens to be an integer >= 1 but received ${maxTokens}`,
       );
     }
-    const decider = createDecider(policy);
-    const model = this.model;
-    let encoderMs = 0;
-    let cache: SequenceCache | undefined;
-    async function* tokens(): AsyncGenerator<GeneratedToken> {
-      const t = performance.now();
-      const memory = await model.encode(pixels);
-      encoderMs = performance.now() - t;
-      cache = new SequenceCache(model, memory);
-      yield* decodeGreedy(model, cache, decider, { maxTokens, trace: options.trace === true });
+    const beams = options.beams ?? 1;
+    if (!Number.isInteger(beams) || beams < 1 || beams > MAX_BEAMS) {
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `Expected beams to be an integer from 1 to ${MAX_BEAMS} but received ${beams}`,
+      );
     }
-    return {
-      tokens: tokens(),
-      encoderMs: () => encoderMs,
-      crossLayers: () => cache?.crossComputed ?? 0,
-    };
+    const lengthPenalty = options.lengthPenalty ?? 1;
+    if (!Number.isFinite(lengthPenalty)) {
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `Expected lengthPenalty to be a finite number but received ${lengthPenalty}`,
+      );
+    }
+    const trace = options.trace === true;
+    if (trace && beams > 1)
+      throw new BeemError("INVALID_ARGUMENT", "trace is available with greedy decoding only");
+    return { policy: await this.policyFor(options), maxTokens, beams, lengthPenalty, trace };
+  }
+
+  async #decode(pixels: Float32Array[], resolved: Resolved): Promise<Decoded> {
+    const model = this.model;
+    const t = performance.now();
+    const images = splitRows(await model.encode(pixels)).map(
+      (memory) => new ImageMemory(memory, this.numExits),
+    );
+    const encoderMs = performance.now() - t;
+    const decider = createDecider(resolved.policy);
+    const tokens: GeneratedToken[][] = images.map(() => []);
+    if (resolved.beams === 1) {
+      const caches = images.map((image) => SequenceCache.start(model, image));
+      const options = { maxTokens: resolved.maxTokens, trace: resolved.trace };
+      for await (const step of decodeGreedy(model, caches, decider, options))
+        for (const { sequence, token } of step) tokens[sequence]!.push(token);
+    } else {
+      for (const [i, image] of images.entries()) {
+        const best = await decodeBeams(model, SequenceCache.start(model, image), decider, {
+          beams: resolved.beams,
+          maxTokens: resolved.maxTokens,
+          lengthPenalty: resolved.lengthPenalty,
+        });
+        tokens[i]!.push(...best.tokens);
+      }
+    }
+    return { tokens, images, encoderMs };
   }
 
   async dispose(): Promise<void> {

@@ -1,14 +1,20 @@
 // Greedy decoding with a per-token exit decision: each layer's exit head is an expert, and
-// the core's step API says after each layer whether the token is settled.
+// the core's step API says after each layer whether the token is settled. Several sequences
+// (one per image) decode in lockstep; each token of each sequence exits at its own layer, and
+// each layer runs once for all the sequences that reach it.
 import {
   softmax,
   summarize,
   type Decider,
+  type ExitRun,
   type ExitSummary,
   type StepDecision,
 } from "@beem-ts/core";
+import type { ort } from "@beem-ts/onnx";
 import type { CaptionModel } from "./caption-model.js";
 import type { SequenceCache } from "./kv-cache.js";
+import { stepLayer } from "./layer-step.js";
+import { splitRows } from "./tensors.js";
 
 export interface GeneratedToken {
   readonly id: number;
@@ -28,50 +34,108 @@ export interface DecodeOptions {
   readonly trace?: boolean;
 }
 
-/** Yields tokens up to and including the end token, or `maxTokens` of them. */
+/** A token of one of the sequences decoded together. */
+export interface SequenceToken {
+  /** Index of the sequence (its cache) in the decoded batch. */
+  readonly sequence: number;
+  readonly token: GeneratedToken;
+}
+
+/** The tokens at one position of the sequences still running (their exit heads' logits too). */
+export interface PositionResult {
+  readonly tokens: SequenceToken[];
+  /** Each token's exit logits, in the order of `tokens`. */
+  readonly logits: Float32Array[];
+}
+
+/**
+ * Runs one position for the given sequences: embeds their previous tokens, then goes layer by
+ * layer with the sequences not yet settled. Tokens are the exit's argmax.
+ */
+export async function decodePosition(
+  model: CaptionModel,
+  caches: readonly SequenceCache[],
+  previous: readonly number[],
+  position: number,
+  decider: Decider,
+  trace: boolean,
+): Promise<PositionResult> {
+  const embedded = splitRows(await model.embed(previous, position));
+  const runs: ExitRun[] = caches.map(() => decider.begin());
+  const decisions: StepDecision[] = [];
+  const logits: Float32Array[] = [];
+  const traces: StepDecision[][] = caches.map(() => []);
+  const summaries: ExitSummary[][] = caches.map(() => []);
+  let running: { row: number; hidden: ort.Tensor }[] = embedded.map((hidden, row) => ({
+    row,
+    hidden,
+  }));
+  for (let layer = 0; layer < model.numExits && running.length > 0; layer++) {
+    const outs = await stepLayer(
+      model,
+      layer,
+      running.map((r) => caches[r.row]!),
+      running.map((r) => r.hidden),
+    );
+    const next: typeof running = [];
+    running.forEach(({ row }, k) => {
+      const out = outs[k]!;
+      const summary = summarize(softmax(out.logits));
+      const decision = runs[row]!.stepSummary(summary);
+      if (trace) {
+        traces[row]!.push(decision);
+        summaries[row]!.push(summary);
+      }
+      if (decision.exit) {
+        decisions[row] = decision;
+        logits[row] = out.logits;
+        caches[row]!.skipAbove(layer, out.hidden.data as Float32Array);
+      } else next.push({ row, hidden: out.hidden });
+    });
+    running = next;
+  }
+  const { eos } = model.manifest.tokens;
+  return {
+    tokens: decisions.map((d, row) => ({
+      sequence: row,
+      token: {
+        id: d.prediction,
+        exitLayer: d.layer,
+        confidence: d.confidence,
+        end: d.prediction === eos,
+        ...(trace && { trace: traces[row]!, summaries: summaries[row]! }),
+      },
+    })),
+    logits,
+  };
+}
+
+/**
+ * Greedy captions for several sequences at once. Yields, per position, the tokens of the
+ * sequences still running; a sequence stops after its end token or `maxTokens` tokens.
+ */
 export async function* decodeGreedy(
   model: CaptionModel,
-  cache: SequenceCache,
+  caches: readonly SequenceCache[],
   decider: Decider,
   options: DecodeOptions,
-): AsyncGenerator<GeneratedToken> {
-  const { bos, eos } = model.manifest.tokens;
-  let previous = bos;
-  for (let position = 0; position < options.maxTokens; position++) {
-    let hidden = await model.embed(previous, position);
-    const run = decider.begin();
-    const trace: StepDecision[] | undefined = options.trace === true ? [] : undefined;
-    const summaries: ExitSummary[] | undefined = options.trace === true ? [] : undefined;
-    let decision: StepDecision | undefined;
-    for (let layer = 0; layer < model.numExits; layer++) {
-      const out = await model.step(
-        layer,
-        hidden,
-        await cache.past(layer),
-        await cache.cross(layer),
-      );
-      cache.update(layer, out);
-      hidden = out.hidden;
-      const summary = summarize(softmax(out.logits));
-      decision = run.stepSummary(summary);
-      trace?.push(decision);
-      summaries?.push(summary);
-      if (decision.exit) {
-        cache.skipAbove(layer, hidden);
-        break;
-      }
-    }
-    const token = decision!;
-    const end = token.prediction === eos;
-    yield {
-      id: token.prediction,
-      exitLayer: token.layer,
-      confidence: token.confidence,
-      end,
-      ...(trace && { trace }),
-      ...(summaries && { summaries }),
-    };
-    if (end) return;
-    previous = token.prediction;
+): AsyncGenerator<SequenceToken[]> {
+  const { bos } = model.manifest.tokens;
+  let active = caches.map((_, i) => i);
+  let previous = caches.map(() => bos);
+  for (let position = 0; position < options.maxTokens && active.length > 0; position++) {
+    const { tokens } = await decodePosition(
+      model,
+      active.map((i) => caches[i]!),
+      previous,
+      position,
+      decider,
+      options.trace === true,
+    );
+    const out = tokens.map((t) => ({ sequence: active[t.sequence]!, token: t.token }));
+    yield out;
+    const going = out.filter((t) => !t.token.end);
+    active = going.map((t) => t.sequence);
+    previous = going.map((t) => t.token.id);
   }
 }

@@ -1,13 +1,24 @@
 // @beem-ts/caption: per-token early-exit captioning and caption metrics.
 export {
   Captioner,
+  MAX_BEAMS,
+  type BatchCaption,
   type CaptionOptions,
   type CaptionResult,
   type CaptionToken,
   type CaptionerLoadOptions,
 } from "./captioner.js";
 export { CaptionModel, type KeyValue, type StepOutput } from "./caption-model.js";
-export { SequenceCache } from "./kv-cache.js";
+export { ImageMemory, SequenceCache, ensureCross, fillPending } from "./kv-cache.js";
+export { stepLayer, type SequenceStep } from "./layer-step.js";
+export {
+  decodeGreedy,
+  decodePosition,
+  type DecodeOptions,
+  type GeneratedToken,
+  type SequenceToken,
+} from "./greedy-decoder.js";
+export { decodeBeams, type BeamOptions, type BeamResult } from "./beam-decoder.js";
 export { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 export {
   imageToPixels,

@@ -1,39 +1,22 @@
-// One sequence's decoder caches. A token that exits at layer k leaves layers k+1..L without
-// its keys/values; its exit hidden state is copied upwards (as CALM does) and the missing
-// keys/values are computed from it, deferred until a later token reaches that layer, then for
-// all pending positions in one run of the layer's kv graph.
+// Decoder caches. Each image's cross-attention keys/values are computed once, per layer, only
+// when a token first reaches that layer (`ImageMemory`). Each sequence (an image's caption, or
+// one beam of it) has its own self-attention cache (`SequenceCache`). A token that exits at
+// layer k leaves layers k+1..L without its keys/values: its exit hidden state is copied upwards
+// (as CALM does) and the missing keys/values are computed from it, deferred until a later token
+// reaches that layer, then for all pending positions (and all waiting sequences) in one run of
+// the layer's kv graph.
 import { ort } from "@beem-ts/onnx";
 import type { CaptionModel, KeyValue } from "./caption-model.js";
+import { concatPositions, splitRows, stackRows } from "./tensors.js";
 
-function concatPositions(a: ort.Tensor, b: ort.Tensor): ort.Tensor {
-  // [1, H, Ta, Dh] + [1, H, Tb, Dh] -> [1, H, Ta + Tb, Dh]
-  const [, heads, ta, dh] = a.dims as [number, number, number, number];
-  const tb = b.dims[2]!;
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  const out = new Float32Array(heads * (ta + tb) * dh);
-  for (let h = 0; h < heads; h++) {
-    out.set(x.subarray(h * ta * dh, (h + 1) * ta * dh), h * (ta + tb) * dh);
-    out.set(y.subarray(h * tb * dh, (h + 1) * tb * dh), h * (ta + tb) * dh + ta * dh);
-  }
-  return new ort.Tensor("float32", out, [1, heads, ta + tb, dh]);
-}
-
-export class SequenceCache {
-  readonly #model: CaptionModel;
-  readonly #memory: ort.Tensor;
-  readonly #self: KeyValue[];
+export class ImageMemory {
+  /** The encoder's output for this image: 1 x M x D. */
+  readonly memory: ort.Tensor;
   readonly #cross: (KeyValue | undefined)[];
-  readonly #pending: Float32Array[][];
 
-  constructor(model: CaptionModel, memory: ort.Tensor) {
-    const m = model.manifest;
-    const empty = () => new ort.Tensor("float32", new Float32Array(0), [1, m.heads, 0, m.headDim]);
-    this.#model = model;
-    this.#memory = memory;
-    this.#self = Array.from({ length: m.numExits }, () => ({ key: empty(), value: empty() }));
-    this.#cross = new Array<KeyValue | undefined>(m.numExits).fill(undefined);
-    this.#pending = Array.from({ length: m.numExits }, () => []);
+  constructor(memory: ort.Tensor, numExits: number) {
+    this.memory = memory;
+    this.#cross = new Array<KeyValue | undefined>(numExits).fill(undefined);
   }
 
   /** Layers whose cross-attention keys/values were computed (only those reached). */
@@ -41,35 +24,80 @@ export class SequenceCache {
     return this.#cross.filter((c) => c !== undefined).length;
   }
 
-  /** Cross-attention keys/values of a layer, computed once per image on first use. */
-  async cross(layer: number): Promise<KeyValue> {
-    let kv = this.#cross[layer];
-    if (kv === undefined) {
-      kv = await this.#model.crossKv(layer, this.#memory);
-      this.#cross[layer] = kv;
-    }
-    return kv;
+  crossAt(layer: number): KeyValue | undefined {
+    return this.#cross[layer];
   }
 
-  /** The layer's past keys/values, with any pending positions filled first. */
-  async past(layer: number): Promise<KeyValue> {
-    const pending = this.#pending[layer]!;
-    if (pending.length > 0) {
-      const d = this.#model.manifest.hiddenSize;
-      const hidden = new Float32Array(pending.length * d);
-      pending.forEach((h, i) => hidden.set(h, i * d));
-      const filled = await this.#model.selfKv(
-        layer,
-        new ort.Tensor("float32", hidden, [1, pending.length, d]),
-      );
-      const cached = this.#self[layer]!;
-      this.#self[layer] = {
-        key: concatPositions(cached.key, filled.key),
-        value: concatPositions(cached.value, filled.value),
-      };
-      this.#pending[layer] = [];
-    }
+  setCross(layer: number, kv: KeyValue): void {
+    this.#cross[layer] = kv;
+  }
+}
+
+/** Computes the missing cross-attention keys/values of `layer` for these images in one run. */
+export async function ensureCross(
+  model: CaptionModel,
+  layer: number,
+  images: readonly ImageMemory[],
+): Promise<void> {
+  const missing = [...new Set(images)].filter((m) => m.crossAt(layer) === undefined);
+  if (missing.length === 0) return;
+  const kv = await model.crossKv(layer, stackRows(missing.map((m) => m.memory)));
+  const keys = splitRows(kv.key);
+  const values = splitRows(kv.value);
+  missing.forEach((m, i) => m.setCross(layer, { key: keys[i]!, value: values[i]! }));
+}
+
+export class SequenceCache {
+  readonly image: ImageMemory;
+  readonly #self: KeyValue[];
+  readonly #pending: Float32Array[][];
+
+  private constructor(image: ImageMemory, self: KeyValue[], pending: Float32Array[][]) {
+    this.image = image;
+    this.#self = self;
+    this.#pending = pending;
+  }
+
+  /** An empty cache for a new sequence on this image. */
+  static start(model: CaptionModel, image: ImageMemory): SequenceCache {
+    const { heads, headDim, numExits } = model.manifest;
+    const empty = () => new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, headDim]);
+    return new SequenceCache(
+      image,
+      Array.from({ length: numExits }, () => ({ key: empty(), value: empty() })),
+      Array.from({ length: numExits }, () => []),
+    );
+  }
+
+  /** An independent copy (a beam that continues this one); tensors are never mutated. */
+  clone(): SequenceCache {
+    return new SequenceCache(
+      this.image,
+      [...this.#self],
+      this.#pending.map((p) => [...p]),
+    );
+  }
+
+  /** Positions of `layer` still waiting for their keys/values. */
+  pendingAt(layer: number): readonly Float32Array[] {
+    return this.#pending[layer]!;
+  }
+
+  /** The layer's past keys/values; pending positions must have been filled (`fillPending`). */
+  pastAt(layer: number): KeyValue {
+    if (this.#pending[layer]!.length > 0)
+      throw new Error(`Layer ${layer + 1} has positions still pending`);
     return this.#self[layer]!;
+  }
+
+  /** Appends computed keys/values for the layer's pending positions. */
+  fill(layer: number, filled: KeyValue): void {
+    const cached = this.#self[layer]!;
+    this.#self[layer] = {
+      key: concatPositions(cached.key, filled.key),
+      value: concatPositions(cached.value, filled.value),
+    };
+    this.#pending[layer] = [];
   }
 
   /** Stores a step's present keys/values (past plus this position). */
@@ -78,8 +106,37 @@ export class SequenceCache {
   }
 
   /** The token exited at `layer` (0-based): layers above get its hidden state, to fill later. */
-  skipAbove(layer: number, hidden: ort.Tensor): void {
-    const h = Float32Array.from(hidden.data as Float32Array);
-    for (let j = layer + 1; j < this.#pending.length; j++) this.#pending[j]!.push(h);
+  skipAbove(layer: number, hidden: Float32Array): void {
+    for (let j = layer + 1; j < this.#pending.length; j++) this.#pending[j]!.push(hidden);
+  }
+}
+
+/**
+ * Computes the pending keys/values of `layer` for these sequences: one kv-graph run per group of
+ * sequences with the same number of pending positions.
+ */
+export async function fillPending(
+  model: CaptionModel,
+  layer: number,
+  caches: readonly SequenceCache[],
+): Promise<void> {
+  const groups = new Map<number, SequenceCache[]>();
+  for (const c of caches) {
+    const p = c.pendingAt(layer).length;
+    if (p > 0) groups.set(p, [...(groups.get(p) ?? []), c]);
+  }
+  const d = model.manifest.hiddenSize;
+  for (const [positions, group] of groups) {
+    const hidden = new Float32Array(group.length * positions * d);
+    group.forEach((c, g) =>
+      c.pendingAt(layer).forEach((h, i) => hidden.set(h, (g * positions + i) * d)),
+    );
+    const kv = await model.selfKv(
+      layer,
+      new ort.Tensor("float32", hidden, [group.length, positions, d]),
+    );
+    const keys = splitRows(kv.key);
+    const values = splitRows(kv.value);
+    group.forEach((c, g) => c.fill(layer, { key: keys[g]!, value: values[g]! }));
   }
 }

@@ -2,15 +2,38 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Policy } from "@beem-ts/core";
+import { createDecider, type Policy } from "@beem-ts/core";
 import { ort } from "@beem-ts/onnx";
 import { generateScene, renderScene } from "@beem-ts/scenes";
-import { Captioner, imageToPixels } from "../src/index.js";
+import {
+  Captioner,
+  ImageMemory,
+  SequenceCache,
+  decodeBeams,
+  imageToPixels,
+  type CaptionManifest,
+} from "../src/index.js";
 import { BUNDLE, TJS_BUNDLE, bundlePresent } from "./bundle.js";
 
 interface Golden {
   scenes: string[];
   tokens: number[][];
+}
+
+/** The transformers.js decoder's empty past keys/values (first step). */
+function emptyPast(m: CaptionManifest): Record<string, ort.Tensor> {
+  const past: Record<string, ort.Tensor> = {};
+  for (let l = 0; l < m.numExits; l++) {
+    for (const kind of ["key", "value"]) {
+      past[`past_key_values.${l}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [
+        1,
+        m.heads,
+        0,
+        m.headDim,
+      ]);
+    }
+  }
+  return past;
 }
 
 describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
@@ -71,6 +94,102 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     expect(streamed).toEqual((await captioner.caption(images[1]!)).tokens.map((t) => t.id));
   });
 
+  it("captions a batch with the same tokens and per-token exits as one image at a time", async () => {
+    const batch = await captioner.captionBatch(images.slice(0, 6));
+    expect(batch).toHaveLength(6);
+    for (const [i, entry] of batch.entries()) {
+      if (!entry.ok) throw entry.error;
+      const alone = await captioner.caption(images[i]!);
+      expect(entry.result.tokens.map((t) => t.id)).toEqual(alone.tokens.map((t) => t.id));
+      expect(entry.result.tokens.map((t) => t.exitLayer)).toEqual(
+        alone.tokens.map((t) => t.exitLayer),
+      );
+      for (const [k, t] of entry.result.tokens.entries())
+        expect(t.confidence).toBeCloseTo(alone.tokens[k]!.confidence, 5);
+    }
+    // Different images exit at different layers within one batch.
+    const layers = batch.flatMap((e) => (e.ok ? e.result.tokens.map((t) => t.exitLayer) : []));
+    expect(new Set(layers).size).toBeGreaterThan(1);
+  });
+
+  it("captions the good images of a batch and names the bad ones", async () => {
+    const batch = await captioner.captionBatch([
+      images[0]!,
+      Buffer.from("not an image"),
+      "/nonexistent/scene.png",
+      images[1]!,
+    ]);
+    expect(batch.map((e) => e.ok)).toEqual([true, false, false, true]);
+    expect(batch[1]).toMatchObject({ ok: false, error: { code: "UNSUPPORTED_IMAGE" } });
+    expect(batch[2]).toMatchObject({
+      ok: false,
+      error: { code: "FILE_NOT_FOUND", message: /\/nonexistent\/scene.png/ },
+    });
+    const first = batch[3]!.ok ? batch[3]!.result.text : "";
+    expect(first).toBe((await captioner.caption(images[1]!)).text);
+  });
+
+  it("beam search with one beam is greedy decoding", async () => {
+    for (const image of images.slice(0, 4)) {
+      for (const full of [true, false]) {
+        const greedy = await captioner.caption(image, { full });
+        const beam = await captioner.caption(image, { full, beams: 1 });
+        expect(beam.tokens).toEqual(greedy.tokens);
+      }
+    }
+  });
+
+  it("beam search at full depth scores captions by their log-probability under the model", async () => {
+    // The score of the best beam, recomputed independently: the transformers.js export run
+    // teacher-forced over the beam's tokens, log-probabilities summed, divided by the length.
+    const m = captioner.model;
+    const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
+    const encoder = await ort.InferenceSession.create(
+      join(TJS_BUNDLE, "onnx/encoder_model.onnx"),
+      opts,
+    );
+    const decoder = await ort.InferenceSession.create(
+      join(TJS_BUNDLE, "onnx/decoder_model_merged.onnx"),
+      opts,
+    );
+    const full = createDecider({ version: 1, rule: "final", numExits: m.numExits });
+    for (const image of images.slice(0, 4)) {
+      const pixels = await imageToPixels(image, m.manifest.image);
+      const start = SequenceCache.start(m, new ImageMemory(await m.encode([pixels]), m.numExits));
+      const best = await decodeBeams(m, start, full, { beams: 4, maxTokens: 39 });
+      expect(best.tokens.at(-1)!.end).toBe(true);
+      expect(best.tokens.every((t) => t.exitLayer === m.numExits)).toBe(true);
+
+      const s = m.manifest.image.size;
+      const states = (
+        await encoder.run({ pixel_values: new ort.Tensor("float32", pixels, [1, 3, s, s]) })
+      ).last_hidden_state!;
+      const ids = [m.manifest.tokens.bos, ...best.tokens.map((t) => t.id)];
+      const V = m.manifest.vocabSize;
+      let past = emptyPast(m.manifest);
+      let logProb = 0;
+      for (let t = 0; t < ids.length - 1; t++) {
+        const out = await decoder.run({
+          input_ids: new ort.Tensor("int64", BigInt64Array.of(BigInt(ids[t]!)), [1, 1]),
+          encoder_hidden_states: states,
+          ...past,
+        });
+        const row = (out.logits!.data as Float32Array).subarray(0, V);
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((sum, v) => sum + Math.exp(v - max), 0));
+        logProb += row[ids[t + 1]!]! - lse;
+        past = {};
+        for (let l = 0; l < m.numExits; l++) {
+          past[`past_key_values.${l}.key`] = out[`present.${l}.key`]!;
+          past[`past_key_values.${l}.value`] = out[`present.${l}.value`]!;
+        }
+      }
+      expect(best.score).toBeCloseTo(logProb / (ids.length - 1), 4);
+    }
+    await encoder.release();
+    await decoder.release();
+  });
+
   it("the transformers.js export, run greedily, gives the same captions", async () => {
     const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
     const encoder = await ort.InferenceSession.create(
@@ -88,13 +207,7 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
       const states = (
         await encoder.run({ pixel_values: new ort.Tensor("float32", pixels, [1, 3, s, s]) })
       ).last_hidden_state!;
-      const empty = () =>
-        new ort.Tensor("float32", new Float32Array(0), [1, m.heads, 0, m.headDim]);
-      let past: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < m.numExits; l++) {
-        past[`past_key_values.${l}.key`] = empty();
-        past[`past_key_values.${l}.value`] = empty();
-      }
+      let past = emptyPast(m);
       let token = m.tokens.bos;
       const out: number[] = [];
       for (let step = 0; step < m.maxLength - 1; step++) {
@@ -158,6 +271,18 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     [
       () => captioner.caption(images[0]!, { maxTokens: 0 }),
       /Expected maxTokens to be an integer >= 1 but received 0/,
+    ],
+    [
+      () => captioner.caption(images[0]!, { beams: 0 }),
+      /Expected beams to be an integer from 1 to 16 but received 0/,
+    ],
+    [
+      () => captioner.caption(images[0]!, { beams: 2.5 }),
+      /Expected beams to be an integer from 1 to 16 but received 2.5/,
+    ],
+    [
+      () => captioner.caption(images[0]!, { beams: 2, trace: true }),
+      /trace is available with greedy decoding only/,
     ],
     [
       () => captioner.caption(images[0]!, { policy: { version: 1, rule: "final", numExits: 3 } }),

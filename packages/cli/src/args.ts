@@ -55,6 +55,24 @@ export function numberOption(
   return n;
 }
 
+/** An integer flag within [min, max]. */
+export function integerOption(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `Expected ${flag} to be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""} but received ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
 /** A comma-separated list of numbers. */
 export function numberList(
   value: string | undefined,

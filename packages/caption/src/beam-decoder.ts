@@ -1,0 +1,119 @@
+// Beam search with per-token early exit. The beams of an image decode in lockstep, so each
+// layer runs once for all beams that reach it; each beam's next-token log-probabilities come
+// from the exit its token stopped at. Scores are summed log-probabilities; a finished caption
+// is ranked by score / length^lengthPenalty (length counts the end token), as in Hugging Face
+// generate. The search stops once `beams` captions have finished (early stopping) or at
+// `maxTokens`.
+import type { Decider } from "@beem-ts/core";
+import type { CaptionModel } from "./caption-model.js";
+import { decodePosition, type GeneratedToken } from "./greedy-decoder.js";
+import type { SequenceCache } from "./kv-cache.js";
+
+export interface BeamOptions {
+  readonly beams: number;
+  readonly maxTokens: number;
+  /** Exponent of the length normalisation. Default 1. */
+  readonly lengthPenalty?: number;
+}
+
+export interface BeamResult {
+  /** The best caption's tokens, the end token last when it finished. */
+  readonly tokens: readonly GeneratedToken[];
+  /** Its length-normalised log-probability. */
+  readonly score: number;
+}
+
+interface Beam {
+  readonly cache: SequenceCache;
+  readonly tokens: readonly GeneratedToken[];
+  readonly logProb: number;
+}
+
+function logSoftmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const log = max + Math.log(sum);
+  return Float64Array.from(logits, (v) => v - log);
+}
+
+/** The k largest entries' indices, largest first. */
+function topK(values: Float64Array, k: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (top.length === k && values[i]! <= values[top[k - 1]!]!) continue;
+    let j = top.length === k ? k - 1 : top.length;
+    while (j > 0 && values[top[j - 1]!]! < values[i]!) {
+      top[j] = top[j - 1]!;
+      j--;
+    }
+    top[j] = i;
+  }
+  return top;
+}
+
+export async function decodeBeams(
+  model: CaptionModel,
+  start: SequenceCache,
+  decider: Decider,
+  options: BeamOptions,
+): Promise<BeamResult> {
+  const { bos, eos } = model.manifest.tokens;
+  const width = options.beams;
+  const penalty = options.lengthPenalty ?? 1;
+  const normalised = (logProb: number, length: number) => logProb / Math.max(1, length) ** penalty;
+  let beams: Beam[] = [{ cache: start, tokens: [], logProb: 0 }];
+  const finished: BeamResult[] = [];
+  for (let position = 0; position < options.maxTokens; position++) {
+    const { tokens, logits } = await decodePosition(
+      model,
+      beams.map((b) => b.cache),
+      beams.map((b) => b.tokens.at(-1)?.id ?? bos),
+      position,
+      decider,
+      false,
+    );
+    const candidates = beams.flatMap((beam, b) => {
+      const logProbs = logSoftmax(logits[b]!);
+      const exitLayer = tokens[b]!.token.exitLayer;
+      return topK(logProbs, 2 * width).map((id) => ({
+        beam,
+        id,
+        exitLayer,
+        confidence: Math.exp(logProbs[id]!),
+        logProb: beam.logProb + logProbs[id]!,
+      }));
+    });
+    candidates.sort((a, b) => b.logProb - a.logProb);
+    const next: Beam[] = [];
+    const taken = new Set<Beam>();
+    for (const [rank, c] of candidates.entries()) {
+      const token: GeneratedToken = {
+        id: c.id,
+        exitLayer: c.exitLayer,
+        confidence: c.confidence,
+        end: c.id === eos,
+      };
+      if (token.end) {
+        if (rank < width) {
+          const all = [...c.beam.tokens, token];
+          finished.push({ tokens: all, score: normalised(c.logProb, all.length) });
+        }
+        continue;
+      }
+      // The first child continues its parent's cache; siblings get copies (before any is
+      // extended, as caches change only in the next decodePosition).
+      const cache = taken.has(c.beam) ? c.beam.cache.clone() : c.beam.cache;
+      taken.add(c.beam);
+      next.push({ cache, tokens: [...c.beam.tokens, token], logProb: c.logProb });
+      if (next.length === width) break;
+    }
+    beams = next;
+    if (finished.length >= width) break;
+  }
+  if (finished.length === 0)
+    for (const b of beams)
+      finished.push({ tokens: b.tokens, score: normalised(b.logProb, b.tokens.length) });
+  return finished.reduce((best, r) => (r.score > best.score ? r : best));
+}

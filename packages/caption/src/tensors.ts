@@ -1,0 +1,43 @@
+// Float32 tensor plumbing for batched decoding: rows are stacked along the batch dimension to
+// run one layer for several sequences at once, and split again afterwards.
+import { ort } from "@beem-ts/onnx";
+
+/** Stacks [1, ...] tensors of equal shape into one [n, ...] tensor (no copy for one row). */
+export function stackRows(rows: readonly ort.Tensor[]): ort.Tensor {
+  if (rows.length === 1) return rows[0]!;
+  const first = rows[0]!;
+  const size = first.size;
+  const out = new Float32Array(size * rows.length);
+  rows.forEach((r, i) => {
+    if (r.size !== size) throw new RangeError(`Row ${i} has ${r.size} values, expected ${size}`);
+    out.set(r.data as Float32Array, i * size);
+  });
+  return new ort.Tensor("float32", out, [rows.length, ...first.dims.slice(1)]);
+}
+
+/** Splits an [n, ...] tensor into n tensors of shape [1, ...] (no copy for one row). */
+export function splitRows(batch: ort.Tensor): ort.Tensor[] {
+  const n = batch.dims[0]!;
+  if (n === 1) return [batch];
+  const size = batch.size / n;
+  const data = batch.data as Float32Array;
+  const dims = [1, ...batch.dims.slice(1)];
+  return Array.from(
+    { length: n },
+    (_, i) => new ort.Tensor("float32", data.slice(i * size, (i + 1) * size), dims),
+  );
+}
+
+/** [1, H, Ta, Dh] + [1, H, Tb, Dh] -> [1, H, Ta + Tb, Dh]: positions appended per head. */
+export function concatPositions(a: ort.Tensor, b: ort.Tensor): ort.Tensor {
+  const [, heads, ta, dh] = a.dims as [number, number, number, number];
+  const tb = b.dims[2]!;
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array;
+  const out = new Float32Array(heads * (ta + tb) * dh);
+  for (let h = 0; h < heads; h++) {
+    out.set(x.subarray(h * ta * dh, (h + 1) * ta * dh), h * (ta + tb) * dh);
+    out.set(y.subarray(h * tb * dh, (h + 1) * tb * dh), h * (ta + tb) * dh + ta * dh);
+  }
+  return new ort.Tensor("float32", out, [1, heads, ta + tb, dh]);
+}

@@ -1,0 +1,55 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { beem, scratchDir } from "./run-beem.js";
+
+const MODEL = resolve(import.meta.dirname, "../../../models/caption-beem/manifest.json");
+const SCENE = resolve(import.meta.dirname, "../../../examples/images/scene.png");
+const present = existsSync(MODEL);
+if (!present) console.warn("SKIPPED beem caption tests: no bundled caption model");
+
+describe.runIf(present)("beem caption with the bundled model", () => {
+  const dir = scratchDir();
+
+  it("captions images with per-token exit layers, as a batch and with beams", async () => {
+    const r = await beem(["caption", SCENE, SCENE, "--json", "--batch", "2", "--beams", "3"], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0].text).toBe(lines[1].text);
+    expect(lines[0].text).toMatch(/kite/);
+    for (const t of lines[0].tokens) expect(t.exitLayer).toBeGreaterThanOrEqual(1);
+    const table = await beem(["caption", SCENE], dir);
+    expect(table.stdout).toMatch(
+      /scene\.png: .+\ntoken .*\n[- ]+\nexit +(\d\/6 +)+\d\/6\nmean exit layer \d\.\d\d of 6, [\d.]+ ms\n/,
+    );
+  });
+
+  it("streams tokens with their exit layers", async () => {
+    const r = await beem(["caption", SCENE, "--stream", "--full"], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/scene\.png:( \S+\[6\])+\n/);
+  });
+
+  it("reports an unreadable image by name, captions the others, and exits with status 1", async () => {
+    writeFileSync(join(dir, "empty.png"), "");
+    writeFileSync(join(dir, "notes.png"), "not an image at all");
+    for (const batch of ["1", "3"]) {
+      const r = await beem(["caption", "empty.png", SCENE, "notes.png", "--batch", batch], dir);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/scene\.png: .*kite/);
+      expect(r.stderr).toMatch(/empty\.png: error \[UNSUPPORTED_IMAGE\]/);
+      expect(r.stderr).toMatch(/notes\.png: error \[UNSUPPORTED_IMAGE\]/);
+      expect(r.stderr).toMatch(/2 of 3 images could not be captioned/);
+    }
+  });
+
+  it("rejects bad options with a usage error", async () => {
+    const r = await beem(["caption", SCENE, "--beams", "0"], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Expected --beams to be an integer from 1 to 16 but received "0"/);
+  });
+});
