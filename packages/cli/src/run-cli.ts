@@ -13,6 +13,7 @@ import { scenesCommand } from "./commands/scenes.js";
 import { scoreCommand } from "./commands/score.js";
 import { captionCommand } from "./commands/caption.js";
 import { captionEvalCommand } from "./commands/caption-eval.js";
+import { captionSweepCommand } from "./commands/caption-sweep.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   scoreCommand,
   captionCommand,
   captionEvalCommand,
+  captionSweepCommand,
 ];
 
 function help(commands: readonly Command[]): string {

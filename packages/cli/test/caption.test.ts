@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { beem, scratchDir } from "./run-beem.js";
@@ -45,6 +45,49 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       expect(r.stderr).toMatch(/notes\.png: error \[UNSUPPORTED_IMAGE\]/);
       expect(r.stderr).toMatch(/2 of 3 images could not be captioned/);
     }
+  });
+
+  it("sweeps rules and lambdas into a table and a plot of CIDEr-D against measured speed-up", async () => {
+    const out = join(dir, "sweep");
+    const r = await beem(
+      [
+        "caption-sweep",
+        "--out",
+        out,
+        "--scenes",
+        "4",
+        "--rules",
+        "beem-a,patience",
+        "--lambdas",
+        "0,0.5",
+        "--repeats",
+        "1",
+      ],
+      dir,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const lines = readFileSync(join(out, "caption-sweep.csv"), "utf8").trim().split("\n");
+    expect(lines[0]).toBe(
+      "rule,lambda,ciderD,bleu4,rougeL,meanExitLayer,countedSpeedup,measuredSpeedup,tokenAgreement,ms",
+    );
+    const rows = lines.slice(1).map((l) => l.split(","));
+    expect(rows.map((c) => `${c[0]} ${c[1]}`)).toEqual([
+      "full depth ",
+      "transformers.js ",
+      "beem-a 0",
+      "beem-a 0.5",
+      "patience 0",
+      "patience 0.5",
+    ]);
+    for (const c of rows.slice(2)) {
+      const [meanExit, counted, measured] = [Number(c[5]), Number(c[6]), Number(c[7])];
+      expect(counted).toBeCloseTo(6 / meanExit, 9);
+      expect(measured).toBeGreaterThan(0);
+    }
+    expect(readFileSync(join(out, "caption-sweep.md"), "utf8")).toMatch(/\| beem-a \| 0\.5 \|/);
+    expect(readFileSync(join(out, "caption-sweep.svg"), "utf8")).toMatch(/^<svg[^>]*>.*patience/s);
+    const png = readFileSync(join(out, "caption-sweep.png"));
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
   });
 
   it("rejects bad options with a usage error", async () => {

@@ -1,19 +1,19 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import {
-  Captioner,
-  scoreCaptions,
-  type CaptionOptions,
-  type CaptionResult,
-} from "@beem-ts/caption";
+import { resolve } from "node:path";
+import { Captioner, scoreCaptions, type CaptionOptions } from "@beem-ts/caption";
 import { median } from "@beem-ts/core";
-import { generateScenes, renderScene } from "@beem-ts/scenes";
 import { numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
+import {
+  TJS_THREADS,
+  candidates,
+  captionPass,
+  tokenStats,
+  transformersJsPass,
+  writeScenes,
+} from "../caption-runs.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--json] [--no-tjs]
@@ -47,75 +47,49 @@ export const captionEvalCommand: Command = {
     const count = numberOption(values.scenes, "--scenes", 100, 1);
     const seed = numberOption(values.seed, "--seed", 1000, 0);
     const repeats = numberOption(values.repeats, "--repeats", 3, 1);
-    if (seed <= 2)
-      throw new UsageError(
-        "Seeds 1 and 2 are the training and validation scenes; evaluate on another",
-      );
     const modelDir = resolve(values.model ?? defaultCaptionModel());
     const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
     const choice = await policyChoice(values);
     if (choice.full === true) {
       throw new UsageError("caption-eval compares early exit with full depth: drop --full");
     }
-    const scenes = generateScenes(seed, count);
-    const dir = await mkdtemp(join(tmpdir(), "beem-scenes-"));
+    const set = await writeScenes(seed, count);
     const captioner = await Captioner.load(modelDir);
     try {
       const policy = await captioner.policyFor(choice);
       const early: CaptionOptions = { policy };
-      const files: string[] = [];
-      for (const s of scenes) {
-        const file = join(dir, `${s.id}.png`);
-        await writeFile(file, await renderScene(s));
-        files.push(file);
-      }
+      const full: CaptionOptions = { full: true };
       const progress = createProgress("caption-eval");
       const total = 2 * (repeats + 1) + (values["no-tjs"] === true ? 0 : 1);
       let done = 0;
       const pass = async (options: CaptionOptions) => {
-        const started = performance.now();
-        const results: CaptionResult[] = [];
-        for (const f of files) results.push(await captioner.caption(f, options));
+        const p = await captionPass(captioner, set.files, options);
         progress.update(++done, total);
-        return { ms: performance.now() - started, results };
+        return p;
       };
       const earlyRun = await pass(early);
-      const fullRun = await pass({ full: true });
+      const fullRun = await pass(full);
       const earlyMs: number[] = [];
       const fullMs: number[] = [];
       for (let r = 0; r < repeats; r++) {
         if (r % 2 === 0) {
-          fullMs.push((await pass({ full: true })).ms);
+          fullMs.push((await pass(full)).ms);
           earlyMs.push((await pass(early)).ms);
         } else {
           earlyMs.push((await pass(early)).ms);
-          fullMs.push((await pass({ full: true })).ms);
+          fullMs.push((await pass(full)).ms);
         }
       }
-      const refs = Object.fromEntries(scenes.map((s) => [s.id, s.captions]));
-      const cands = (rs: readonly CaptionResult[]) =>
-        Object.fromEntries(rs.map((r, i) => [scenes[i]!.id, r.text]));
-      const fullScores = scoreCaptions({ refs, cands: cands(fullRun.results) });
-      const earlyScores = scoreCaptions({ refs, cands: cands(earlyRun.results) });
-      let steps = 0;
-      let layers = 0;
-      let agree = 0;
-      let compared = 0;
-      earlyRun.results.forEach((r, i) => {
-        steps += r.tokens.length + 1;
-        layers += r.meanExitLayer * (r.tokens.length + 1);
-        const f = fullRun.results[i]!;
-        f.tokens.forEach((t, k) => {
-          compared++;
-          if (r.tokens[k]?.id === t.id) agree++;
-        });
-      });
+      const score = (texts: readonly string[]) =>
+        scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
+      const fullScores = score(fullRun.results.map((r) => r.text));
+      const earlyScores = score(earlyRun.results.map((r) => r.text));
+      const { meanExitLayer, tokenAgreement } = tokenStats(earlyRun.results, fullRun.results);
       const L = captioner.numExits;
-      const meanExitLayer = layers / steps;
       // Easy scenes (few objects) should exit earlier than hard ones.
       const byObjects: Record<string, { layers: number; steps: number }> = {};
       earlyRun.results.forEach((r, i) => {
-        const key = String(scenes[i]!.objects.length);
+        const key = String(set.scenes[i]!.objects.length);
         const entry = (byObjects[key] ??= { layers: 0, steps: 0 });
         entry.layers += r.meanExitLayer * (r.tokens.length + 1);
         entry.steps += r.tokens.length + 1;
@@ -125,30 +99,10 @@ export const captionEvalCommand: Command = {
       );
       let tjs: { ms: number; cider: number; threads: string } | undefined;
       if (values["no-tjs"] !== true) {
-        const { pipeline, env } = await import("@xenova/transformers");
-        env.allowRemoteModels = false;
-        env.localModelPath = dirname(tjsDir) + "/";
-        const pipe = await pipeline("image-to-text", basename(tjsDir), { quantized: false });
-        await pipe(files[0]!); // warm-up
-        const started = performance.now();
-        const texts: string[] = [];
-        for (const f of files) {
-          const out = (await pipe(f, {
-            max_new_tokens: captioner.model.manifest.maxLength - 1,
-          })) as { generated_text: string }[];
-          texts.push(out[0]!.generated_text);
-        }
-        const ms = performance.now() - started;
+        const maxNewTokens = captioner.model.manifest.maxLength - 1;
+        const run = await transformersJsPass(tjsDir, set.files, maxNewTokens);
         progress.update(++done, total);
-        const c = scoreCaptions({
-          refs,
-          cands: Object.fromEntries(texts.map((t, i) => [scenes[i]!.id, t])),
-        }).ciderD;
-        tjs = {
-          ms,
-          cider: c,
-          threads: "transformers.js 2.17 defaults (onnxruntime-node session defaults)",
-        };
+        tjs = { ms: run.ms, cider: score(run.texts).ciderD, threads: TJS_THREADS };
       }
       progress.finish();
       const report = {
@@ -165,7 +119,7 @@ export const captionEvalCommand: Command = {
         meanExitLayer,
         countedSpeedup: L / meanExitLayer,
         measuredSpeedup: median(fullMs) / median(earlyMs),
-        tokenAgreement: compared === 0 ? 1 : agree / compared,
+        tokenAgreement,
         meanExitLayerByObjects,
         fullMs: median(fullMs),
         earlyMs: median(earlyMs),
@@ -197,7 +151,7 @@ export const captionEvalCommand: Command = {
       );
     } finally {
       await captioner.dispose();
-      await rm(dir, { recursive: true, force: true });
+      await set.remove();
     }
   },
 };
