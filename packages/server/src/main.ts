@@ -1,0 +1,47 @@
+// `pnpm start`: serves the bundled models (see loadConfig for the settings). The only place
+// that listens; SIGTERM/SIGINT stop accepting, finish in-flight requests, and exit.
+import { BeemError } from "@beem-ts/core";
+import { createApp } from "./app.js";
+import { loadConfig, type ServerConfig } from "./config.js";
+import { jsonLogger } from "./logger.js";
+
+let config: ServerConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof BeemError)) throw error;
+  process.stderr.write(`beem server: ${error.message}\n`);
+  process.exit(2);
+}
+const app = createApp(config);
+const server = app.listen(config.port, config.host, () => {
+  jsonLogger({ level: "info", msg: "listening", url: `http://${config.host}:${config.port}` });
+});
+server.on("error", (error) => {
+  jsonLogger({ level: "error", msg: "cannot listen", error: String(error) });
+  process.exit(1);
+});
+app.ready().catch((error: unknown) => {
+  jsonLogger({ level: "error", msg: "cannot load the models; exiting", error: String(error) });
+  process.exit(1);
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  jsonLogger({ level: "info", msg: "shutting down", signal });
+  const force = setTimeout(() => {
+    jsonLogger({ level: "error", msg: "shutdown timed out; exiting" });
+    process.exit(1);
+  }, config.shutdownTimeoutSeconds * 1000);
+  force.unref();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await app.close(); // new requests get 503; waits for queued work; frees the models
+  await closed;
+  jsonLogger({ level: "info", msg: "stopped" });
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,212 @@
+// The OpenAPI 3.1 description of every route (served at GET /openapi.json).
+import { CALIBRATION_RULES } from "@beem-ts/core";
+
+const error = { $ref: "#/components/responses/Error" };
+const policyParams = [
+  {
+    name: "lambda",
+    in: "query",
+    description: "Cost parameter: larger exits earlier. Alone: BEEM-A fitted at this lambda.",
+    schema: { type: "number", minimum: 0 },
+  },
+  {
+    name: "rule",
+    in: "query",
+    description: "Exit rule, fitted on the bundle's calibration log at `lambda` (default 0).",
+    schema: { type: "string", enum: CALIBRATION_RULES },
+  },
+  {
+    name: "full",
+    in: "query",
+    description: "Run every layer (no early exit).",
+    schema: { type: "boolean" },
+  },
+];
+
+export const OPENAPI = {
+  openapi: "3.1.0",
+  info: {
+    title: "BEEM early-exit inference",
+    version: "0.1.0",
+    description:
+      "Image captioning and text classification that stop at an intermediate layer when the layers so far agree (BEEM).",
+  },
+  paths: {
+    "/v1/caption": {
+      post: {
+        summary: "Caption images, deciding per generated token where to stop",
+        parameters: [
+          ...policyParams,
+          { name: "maxTokens", in: "query", schema: { type: "integer", minimum: 1 } },
+          { name: "beams", in: "query", schema: { type: "integer", minimum: 1 } },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            "image/*": { schema: { type: "string", format: "binary" } },
+            "multipart/form-data": {
+              schema: {
+                type: "object",
+                properties: {
+                  image: { type: "array", items: { type: "string", format: "binary" } },
+                  lambda: { type: "number" },
+                  rule: { type: "string" },
+                  maxTokens: { type: "integer" },
+                  beams: { type: "integer" },
+                  full: { type: "boolean" },
+                },
+                required: ["image"],
+              },
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description:
+              "One image: the caption. Several: `results`, one per image, each a caption or an error body. With `Accept: text/event-stream`: `token` events, then `done` (or `error`).",
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/CaptionResponse" } },
+              "text/event-stream": { schema: { type: "string" } },
+            },
+          },
+          "400": error,
+          "401": error,
+          "413": error,
+          "415": error,
+          "422": error,
+          "429": error,
+          "503": error,
+        },
+      },
+    },
+    "/v1/classify": {
+      post: {
+        summary: "Classify texts; each text exits at its own layer",
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["texts"],
+                properties: {
+                  texts: { type: "array", items: { type: "string" }, minItems: 1 },
+                  lambda: { type: "number", minimum: 0 },
+                  rule: { type: "string", enum: CALIBRATION_RULES },
+                  full: { type: "boolean" },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "One result per text",
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/ClassifyResponse" } },
+            },
+          },
+          "400": error,
+          "401": error,
+          "413": error,
+          "415": error,
+          "422": error,
+          "429": error,
+          "503": error,
+        },
+      },
+    },
+    "/v1/models": {
+      get: { summary: "The models served", responses: { "200": { description: "Models" } } },
+    },
+    "/healthz": { get: { summary: "Alive", responses: { "200": { description: "Alive" } } } },
+    "/readyz": {
+      get: {
+        summary: "Models loaded",
+        responses: { "200": { description: "Ready" }, "503": error },
+      },
+    },
+    "/metrics": {
+      get: {
+        summary: "Prometheus metrics",
+        responses: { "200": { description: "Prometheus text format" } },
+      },
+    },
+    "/openapi.json": {
+      get: { summary: "This document", responses: { "200": { description: "OpenAPI" } } },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    responses: {
+      Error: {
+        description: "An error",
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              properties: {
+                error: {
+                  type: "object",
+                  properties: { code: { type: "string" }, message: { type: "string" } },
+                  required: ["code", "message"],
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    schemas: {
+      Token: {
+        type: "object",
+        properties: {
+          text: { type: "string" },
+          id: { type: "integer" },
+          exitLayer: { type: "integer" },
+          confidence: { type: "number" },
+        },
+      },
+      Caption: {
+        type: "object",
+        properties: {
+          caption: { type: "string" },
+          tokens: { type: "array", items: { $ref: "#/components/schemas/Token" } },
+          meanExitLayer: { type: "number" },
+          timings: { type: "object" },
+        },
+      },
+      CaptionResponse: {
+        type: "object",
+        properties: {
+          model: { type: "string" },
+          caption: { type: "string" },
+          tokens: { type: "array", items: { $ref: "#/components/schemas/Token" } },
+          meanExitLayer: { type: "number" },
+          results: { type: "array", items: { $ref: "#/components/schemas/Caption" } },
+        },
+      },
+      ClassifyResponse: {
+        type: "object",
+        properties: {
+          model: { type: "string" },
+          results: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                label: { type: "string" },
+                labelId: { type: "integer" },
+                confidence: { type: "number" },
+                probabilities: { type: "array", items: { type: "number" } },
+                exitLayer: { type: "integer" },
+                truncated: { type: "boolean" },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  security: [{ bearer: [] }, {}],
+} as const;

@@ -1,0 +1,132 @@
+// Request options (query parameters, form fields, JSON members) checked into the runtimes'
+// options. Unknown or repeated options are refused, so a typo never goes unnoticed.
+import { CALIBRATION_RULES, type CalibrationRule } from "@beem-ts/core";
+import { HttpError } from "./errors.js";
+
+export interface PolicyOptions {
+  readonly rule?: CalibrationRule;
+  readonly lambda?: number;
+  readonly full?: boolean;
+}
+
+export interface CaptionRequestOptions extends PolicyOptions {
+  readonly maxTokens?: number;
+  readonly beams?: number;
+}
+
+function invalid(name: string, what: string, value: unknown): never {
+  const shown =
+    typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : JSON.stringify(value);
+  throw new HttpError(
+    "INVALID_OPTION",
+    `Expected ${name} to be ${what} but received ${shown ?? String(value)}`,
+  );
+}
+
+function single(name: string, value: unknown): unknown {
+  if (Array.isArray(value)) invalid(name, "given once", value);
+  return value;
+}
+
+function numberValue(name: string, value: unknown): number {
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && value.trim() !== ""
+        ? Number(value)
+        : NaN;
+  if (!Number.isFinite(n)) invalid(name, "a finite number", value);
+  return n;
+}
+
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  const n = numberValue(name, value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    invalid(name, `an integer from ${min} to ${max}`, value);
+  return n;
+}
+
+function booleanValue(name: string, value: unknown): boolean {
+  if (value === true || value === "true" || value === "1" || value === "") return true;
+  if (value === false || value === "false" || value === "0") return false;
+  return invalid(name, "true or false", value);
+}
+
+function checkKnown(fields: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(fields)) {
+    if (!known.includes(key)) {
+      throw new HttpError(
+        "INVALID_OPTION",
+        `Unknown option ${JSON.stringify(key.slice(0, 40))}; known: ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
+function policyOptions(fields: Record<string, unknown>): PolicyOptions {
+  const rule = single("rule", fields.rule);
+  const lambda = single("lambda", fields.lambda);
+  const full = single("full", fields.full);
+  let lambdaValue: number | undefined;
+  if (lambda !== undefined) {
+    lambdaValue = numberValue("lambda", lambda);
+    if (lambdaValue < 0) invalid("lambda", "a finite number >= 0", lambda);
+  }
+  if (rule !== undefined && !(CALIBRATION_RULES as readonly unknown[]).includes(rule))
+    invalid("rule", `one of ${CALIBRATION_RULES.join(", ")}`, rule);
+  const fullValue = full === undefined ? undefined : booleanValue("full", full);
+  if (fullValue === true && (rule !== undefined || lambda !== undefined))
+    throw new HttpError("INVALID_OPTION", "Give either full or rule/lambda, not both");
+  return {
+    ...(rule !== undefined && { rule: rule as CalibrationRule }),
+    ...(lambdaValue !== undefined && { lambda: lambdaValue }),
+    ...(fullValue !== undefined && { full: fullValue }),
+  };
+}
+
+export const CAPTION_OPTIONS = ["rule", "lambda", "full", "maxTokens", "beams"] as const;
+
+export function captionOptions(
+  fields: Record<string, unknown>,
+  limits: { maxTokens: number; maxBeams: number },
+): CaptionRequestOptions {
+  checkKnown(fields, CAPTION_OPTIONS);
+  const maxTokens = single("maxTokens", fields.maxTokens);
+  const beams = single("beams", fields.beams);
+  return {
+    ...policyOptions(fields),
+    ...(maxTokens !== undefined && {
+      maxTokens: integerIn("maxTokens", maxTokens, 1, limits.maxTokens),
+    }),
+    ...(beams !== undefined && { beams: integerIn("beams", beams, 1, limits.maxBeams) }),
+  };
+}
+
+export interface ClassifyRequest {
+  readonly texts: string[];
+  readonly options: PolicyOptions;
+}
+
+export function classifyRequest(
+  body: unknown,
+  limits: { maxTexts: number; maxTextChars: number },
+): ClassifyRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new HttpError("MALFORMED_REQUEST", 'Expected a JSON object like {"texts": ["..."]}');
+  const { texts, ...fields } = body as Record<string, unknown>;
+  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === "string"))
+    throw new HttpError("MALFORMED_REQUEST", 'Expected "texts" to be a non-empty array of strings');
+  if (texts.length > limits.maxTexts)
+    throw new HttpError(
+      "PAYLOAD_TOO_LARGE",
+      `At most ${limits.maxTexts} texts per request; received ${texts.length}`,
+    );
+  const long = texts.findIndex((t: string) => t.length > limits.maxTextChars);
+  if (long >= 0)
+    throw new HttpError(
+      "PAYLOAD_TOO_LARGE",
+      `texts[${long}] has more than ${limits.maxTextChars} characters`,
+    );
+  checkKnown(fields, ["rule", "lambda", "full"]);
+  return { texts: texts as string[], options: policyOptions(fields) };
+}

@@ -1,0 +1,249 @@
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, silentLogger, type BeemApp } from "../src/index.js";
+import { CAPTION_MODEL, SCENE, TEXT_MODEL, modelsPresent } from "./fixtures.js";
+
+interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+function parseSse(text: string): SseEvent[] {
+  return text
+    .trim()
+    .split("\n\n")
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)![1]!;
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as unknown;
+      return { event, data };
+    });
+}
+
+describe.runIf(modelsPresent)("the server through createApp() with the bundled models", () => {
+  let app: BeemApp;
+  beforeAll(async () => {
+    app = createApp({
+      captionModel: CAPTION_MODEL,
+      textModel: TEXT_MODEL,
+      logger: silentLogger,
+      limits: { batchWindowMs: 30 },
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it("captions a raw image body with per-token exit layers, a request id and timings", async () => {
+    const r = await request(app)
+      .post("/v1/caption?lambda=0.01")
+      .set("Content-Type", "image/png")
+      .set("X-Request-Id", "test-42")
+      .send(SCENE);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.headers["x-request-id"]).toBe("test-42");
+    expect(r.headers["server-timing"]).toMatch(/queue;dur=[\d.]+, total;dur=[\d.]+/);
+    expect(r.body.model).toBe("caption-beem");
+    expect(r.body.caption).toBe("a kite to the left of a shamrock");
+    expect(r.body.tokens.map((t: { text: string }) => t.text).join(" ")).toBe(r.body.caption);
+    for (const t of r.body.tokens) expect(t.exitLayer).toBeGreaterThanOrEqual(1);
+    const full = await request(app)
+      .post("/v1/caption?full=true")
+      .set("Content-Type", "image/png")
+      .send(SCENE);
+    expect(full.body.tokens.every((t: { exitLayer: number }) => t.exitLayer === 6)).toBe(true);
+    expect(full.body.meanExitLayer).toBe(6);
+  });
+
+  it("captions several multipart images, reporting a bad one in its place", async () => {
+    const r = await request(app)
+      .post("/v1/caption")
+      .field("beams", "2")
+      .attach("image", SCENE, "a.png")
+      .attach("image", Buffer.from("no image here"), "b.png")
+      .attach("image", SCENE, "c.png");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.results).toHaveLength(3);
+    expect(r.body.results[0].caption).toMatch(/kite/);
+    expect(r.body.results[1].error.code).toBe("UNSUPPORTED_IMAGE");
+    expect(r.body.results[2].caption).toBe(r.body.results[0].caption);
+  });
+
+  it("streams tokens as server-sent events, then the caption", async () => {
+    const r = await request(app)
+      .post("/v1/caption")
+      .set("Accept", "text/event-stream")
+      .set("Content-Type", "image/png")
+      .buffer(true)
+      .parse((res, done) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => done(null, text));
+      })
+      .send(SCENE);
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toMatch(/text\/event-stream/);
+    const events = parseSse(r.body as string);
+    const tokens = events.filter((e) => e.event === "token");
+    const done = events.at(-1)!;
+    expect(done.event).toBe("done");
+    expect((done.data as { caption: string }).caption).toBe(
+      tokens.map((t) => (t.data as { text: string }).text).join(" "),
+    );
+  });
+
+  it("answers a bad image in a stream as a plain error, not an event", async () => {
+    const r = await request(app)
+      .post("/v1/caption")
+      .set("Accept", "text/event-stream")
+      .set("Content-Type", "image/png")
+      .send(Buffer.from("garbage"));
+    expect(r.status).toBe(415);
+    expect(r.body.error.code).toBe("UNSUPPORTED_IMAGE");
+  });
+
+  it("classifies texts, with concurrent requests batched and each text exiting on its own", async () => {
+    const texts = [
+      "a gorgeous, witty, seductive movie.",
+      "the worst film of the year",
+      "it's a charming and often affecting journey.",
+      "unfunny and lifeless",
+    ];
+    const alone = await request(app).post("/v1/classify").send({ texts });
+    expect(alone.status, JSON.stringify(alone.body)).toBe(200);
+    expect(alone.body.results.map((r: { label: string }) => r.label)).toEqual([
+      "positive",
+      "negative",
+      "positive",
+      "negative",
+    ]);
+    const before = await batches(app);
+    const together = await Promise.all(
+      texts.map((t) =>
+        request(app)
+          .post("/v1/classify")
+          .send({ texts: [t] }),
+      ),
+    );
+    together.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.body.results[0].label).toBe(alone.body.results[i].label);
+      expect(r.body.results[0].confidence).toBeCloseTo(alone.body.results[i].confidence, 5);
+    });
+    const after = await batches(app);
+    expect(after.count - before.count).toBeLessThan(texts.length);
+    expect(after.texts - before.texts).toBe(texts.length);
+  });
+
+  it("lists models, reports health, readiness, metrics and the OpenAPI document", async () => {
+    const models = await request(app).get("/v1/models");
+    expect(models.body.models.map((m: { id: string }) => m.id)).toEqual([
+      "caption-beem",
+      "sst2-beem",
+    ]);
+    expect((await request(app).get("/healthz")).body).toEqual({ status: "alive" });
+    expect((await request(app).get("/readyz")).body).toEqual({ status: "ready" });
+    const metrics = await request(app).get("/metrics");
+    expect(metrics.text).toMatch(
+      /beem_http_requests_total\{route="\/v1\/caption",status="200"\} \d+/,
+    );
+    expect(metrics.text).toMatch(/beem_exit_layer_bucket\{le="1",model="sst2-beem"\} \d+/);
+    expect(metrics.text).toMatch(/beem_queue_depth\{queue="caption"\} 0/);
+    const doc = await request(app).get("/openapi.json");
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(["/v1/caption", "/v1/classify", "/v1/models", "/metrics"]),
+    );
+  });
+
+  it.each([
+    ["lambda=-1", /Expected lambda to be a finite number >= 0 but received "-1"/],
+    ["lambda=abc", /Expected lambda to be a finite number but received "abc"/],
+    ["rule=deebert", /Expected rule to be one of beem-a, .* but received "deebert"/],
+    ["beams=9", /Expected beams to be an integer from 1 to 4 but received "9"/],
+    ["maxTokens=0", /Expected maxTokens to be an integer from 1 to 39/],
+    ["lamda=0.1", /Unknown option "lamda"/],
+    ["lambda=1&lambda=2", /Expected lambda to be given once/],
+    ["full=true&lambda=1", /Give either full or rule\/lambda, not both/],
+  ])("refuses the caption option %s with 422 naming it", async (query, message) => {
+    const r = await request(app)
+      .post(`/v1/caption?${query}`)
+      .set("Content-Type", "image/png")
+      .send(SCENE);
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("INVALID_OPTION");
+    expect(r.body.error.message).toMatch(message);
+  });
+});
+
+async function batches(app: BeemApp): Promise<{ count: number; texts: number }> {
+  const text = (await request(app).get("/metrics")).text;
+  return {
+    count: Number(/beem_classify_batch_size_count (\d+)/.exec(text)![1]),
+    texts: Number(/beem_classify_batch_size_sum (\d+)/.exec(text)![1]),
+  };
+}
+
+describe.runIf(modelsPresent)("the server's limits and lifecycle", () => {
+  it("is alive but not ready while the models load, then ready", async () => {
+    const app = createApp({ textModel: TEXT_MODEL, logger: silentLogger });
+    const early = await request(app).get("/readyz");
+    expect(early.status).toBe(503);
+    expect(early.body.error.code).toBe("NOT_READY");
+    expect((await request(app).get("/healthz")).status).toBe(200);
+    await app.ready();
+    expect((await request(app).get("/readyz")).status).toBe(200);
+    const none = await request(app)
+      .post("/v1/caption")
+      .set("Content-Type", "image/png")
+      .send(SCENE);
+    expect(none.status).toBe(404);
+    await app.close();
+    const closed = await request(app)
+      .post("/v1/classify")
+      .send({ texts: ["x"] });
+    expect(closed.status).toBe(503);
+    expect(closed.body.error.code).toBe("SHUTTING_DOWN");
+  });
+
+  it("answers 429 with Retry-After when the queue is full", async () => {
+    const app = createApp({
+      captionModel: CAPTION_MODEL,
+      logger: silentLogger,
+      limits: { maxQueue: 0 },
+    });
+    await app.ready();
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        request(app).post("/v1/caption?full=1").set("Content-Type", "image/png").send(SCENE),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(429);
+    const busy = answers.find((r) => r.status === 429)!;
+    expect(busy.headers["retry-after"]).toBe("1");
+    expect(busy.body.error.code).toBe("QUEUE_FULL");
+    await app.close();
+  });
+
+  it("needs the bearer token when an API key is set, on every model route", async () => {
+    const app = createApp({ textModel: TEXT_MODEL, logger: silentLogger, apiKey: "s3cret" });
+    await app.ready();
+    const without = await request(app)
+      .post("/v1/classify")
+      .send({ texts: ["fine"] });
+    expect(without.status).toBe(401);
+    expect(without.body.error.code).toBe("UNAUTHORIZED");
+    expect((await request(app).get("/v1/models").set("Authorization", "Bearer wrong")).status).toBe(
+      401,
+    );
+    expect((await request(app).get("/metrics")).status).toBe(401);
+    const withKey = await request(app)
+      .post("/v1/classify")
+      .set("Authorization", "Bearer s3cret")
+      .send({ texts: ["fine"] });
+    expect(withKey.status).toBe(200);
+    expect((await request(app).get("/healthz")).status).toBe(200);
+    await app.close();
+  });
+});
