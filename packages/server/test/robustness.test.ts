@@ -3,15 +3,9 @@
 import request from "supertest";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "@beem-ts/core";
 import { createApp, silentLogger, type BeemApp } from "../src/index.js";
-import {
-  CAPTION_MODEL,
-  SCENE,
-  TEXT_MODEL,
-  hugePngHeader,
-  modelsPresent,
-  random,
-} from "./fixtures.js";
+import { CAPTION_MODEL, SCENE, TEXT_MODEL, hugePngHeader, modelsPresent } from "./fixtures.js";
 
 type Send = (app: BeemApp) => request.Test;
 
@@ -25,7 +19,7 @@ describe.runIf(modelsPresent)("the server under a flood of bad requests", () => 
       logger: silentLogger,
       limits: { maxBodyBytes: 256 * 1024 },
     });
-    const rand = random(7);
+    const rand = seededRandom(7);
     const bytes = (n: number) =>
       Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
     const jpeg = await sharp(SCENE).jpeg().toBuffer();
