@@ -1,7 +1,7 @@
 // createApp: the Express app over the caption and text runtimes. It starts loading the models
 // at once and answers 503 until they are loaded; it never listens (see main.ts).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
-import { Captioner } from "@beem-ts/caption";
+import { Captioner, type BatchCaption } from "@beem-ts/caption";
 import { TextClassifier, type Classification } from "@beem-ts/text";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Batcher } from "./batcher.js";
@@ -10,7 +10,7 @@ import { HttpError, fromBodyParser, sendError, toErrorBody } from "./errors.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { jsonLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
-import type { PolicyOptions } from "./options.js";
+import type { CaptionRequestOptions, PolicyOptions } from "./options.js";
 import { WorkQueue } from "./queue.js";
 import { captionRoute } from "./routes/caption.js";
 import { classifyRoute } from "./routes/classify.js";
@@ -68,7 +68,15 @@ export function createApp(options: AppOptions = {}): BeemApp {
     state: "loading",
     captionQueue,
     textQueue,
-    classifyBatcher: new Batcher<PolicyOptions, Classification>(
+    captionBatcher: new Batcher<Buffer, CaptionRequestOptions, BatchCaption>(
+      (images, choice) =>
+        captionQueue.run(() => {
+          ctx.metrics.captionBatchSize.observe(images.length);
+          return ctx.models.caption!.captionBatch(images, choice);
+        }),
+      { windowMs: limits.batchWindowMs, maxBatch: limits.maxCaptionBatch },
+    ),
+    classifyBatcher: new Batcher<string, PolicyOptions, Classification>(
       (texts, choice) =>
         textQueue.run(() => {
           ctx.metrics.classifyBatchSize.observe(texts.length);

@@ -1,6 +1,6 @@
-// Concurrent classification requests with the same options are merged into one batch (within
-// `windowMs`, up to `maxBatch` texts) and classified together; each text still exits at its own
-// layer. Each request gets back its own texts' results.
+// Concurrent requests with the same options are merged into one batch (within `windowMs`, up to
+// `maxBatch` items: texts to classify, images to caption) and run together; each item still
+// exits at its own layers. Each request gets back its own items' results.
 export interface BatcherOptions {
   /** How long the first request of a batch waits for others. Default 2 ms. */
   readonly windowMs?: number;
@@ -8,35 +8,35 @@ export interface BatcherOptions {
   readonly maxBatch?: number;
 }
 
-interface Waiting<R> {
-  readonly texts: readonly string[];
+interface Waiting<T, R> {
+  readonly items: readonly T[];
   resolve(results: R[]): void;
   reject(error: unknown): void;
 }
 
-interface Pending<R> {
-  readonly requests: Waiting<R>[];
+interface Pending<T, R> {
+  readonly requests: Waiting<T, R>[];
   size: number;
   timer: NodeJS.Timeout;
 }
 
-export class Batcher<K, R> {
-  readonly #run: (texts: string[], key: K) => Promise<R[]>;
+export class Batcher<T, K, R> {
+  readonly #run: (items: T[], key: K) => Promise<R[]>;
   readonly #windowMs: number;
   readonly #maxBatch: number;
-  readonly #pending = new Map<string, Pending<R>>();
+  readonly #pending = new Map<string, Pending<T, R>>();
 
-  constructor(run: (texts: string[], key: K) => Promise<R[]>, options: BatcherOptions = {}) {
+  constructor(run: (items: T[], key: K) => Promise<R[]>, options: BatcherOptions = {}) {
     this.#run = run;
     this.#windowMs = options.windowMs ?? 2;
     this.#maxBatch = options.maxBatch ?? 64;
   }
 
-  add(texts: readonly string[], key: K): Promise<R[]> {
+  add(items: readonly T[], key: K): Promise<R[]> {
     const id = JSON.stringify(key);
     return new Promise<R[]>((resolve, reject) => {
       let batch = this.#pending.get(id);
-      if (batch !== undefined && batch.size + texts.length > this.#maxBatch) {
+      if (batch !== undefined && batch.size + items.length > this.#maxBatch) {
         this.#flush(id, key);
         batch = undefined;
       }
@@ -48,8 +48,8 @@ export class Batcher<K, R> {
         };
         this.#pending.set(id, batch);
       }
-      batch.requests.push({ texts, resolve, reject });
-      batch.size += texts.length;
+      batch.requests.push({ items, resolve, reject });
+      batch.size += items.length;
       if (batch.size >= this.#maxBatch) this.#flush(id, key);
     });
   }
@@ -59,13 +59,13 @@ export class Batcher<K, R> {
     if (batch === undefined) return;
     this.#pending.delete(id);
     clearTimeout(batch.timer);
-    const texts = batch.requests.flatMap((r) => r.texts);
-    this.#run(texts, key).then(
+    const items = batch.requests.flatMap((r) => r.items);
+    this.#run(items, key).then(
       (results) => {
         let offset = 0;
         for (const r of batch.requests) {
-          r.resolve(results.slice(offset, offset + r.texts.length));
-          offset += r.texts.length;
+          r.resolve(results.slice(offset, offset + r.items.length));
+          offset += r.items.length;
         }
       },
       (error: unknown) => {

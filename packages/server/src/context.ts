@@ -1,11 +1,11 @@
 // What the routes share: the loaded models, limits, queues, metrics and the logger.
-import type { Captioner } from "@beem-ts/caption";
+import type { BatchCaption, Captioner } from "@beem-ts/caption";
 import type { Classification, TextClassifier } from "@beem-ts/text";
 import type { Batcher } from "./batcher.js";
 import type { Limits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { PolicyOptions } from "./options.js";
+import type { CaptionRequestOptions, PolicyOptions } from "./options.js";
 import type { WorkQueue } from "./queue.js";
 
 export interface ServerContext {
@@ -16,7 +16,8 @@ export interface ServerContext {
   state: "loading" | "ready" | "failed" | "closing";
   readonly captionQueue: WorkQueue;
   readonly textQueue: WorkQueue;
-  readonly classifyBatcher: Batcher<PolicyOptions, Classification>;
+  readonly classifyBatcher: Batcher<string, PolicyOptions, Classification>;
+  readonly captionBatcher: Batcher<Buffer, CaptionRequestOptions, BatchCaption>;
   readonly metrics: Metrics;
   readonly log: Logger;
 }

@@ -14,10 +14,12 @@ export interface Limits {
   readonly maxBeams: number;
   /** Requests waiting per model before 429. Default 64. */
   readonly maxQueue: number;
-  /** How long classify requests wait to be batched together. Default 2 ms. */
+  /** How long requests wait to be batched with concurrent ones. Default 2 ms. */
   readonly batchWindowMs: number;
   /** Most texts classified in one batch. Default 64. */
   readonly maxBatch: number;
+  /** Most images captioned in one batch (single-image greedy requests). Default 8. */
+  readonly maxCaptionBatch: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -30,4 +32,5 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueue: 64,
   batchWindowMs: 2,
   maxBatch: 64,
+  maxCaptionBatch: 8,
 };

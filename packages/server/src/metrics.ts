@@ -9,6 +9,7 @@ export interface Metrics {
   readonly exitLayer: Histogram<"model">;
   readonly queueDepth: Gauge<"queue">;
   readonly classifyBatchSize: Histogram;
+  readonly captionBatchSize: Histogram;
 }
 
 export function createMetrics(options: {
@@ -45,6 +46,12 @@ export function createMetrics(options: {
       name: "beem_classify_batch_size",
       help: "Texts per classification batch (concurrent requests merged)",
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    captionBatchSize: new Histogram({
+      name: "beem_caption_batch_size",
+      help: "Images per captioning batch (concurrent requests merged)",
+      buckets: [1, 2, 4, 8, 16],
       registers: [registry],
     }),
     queueDepth: new Gauge({

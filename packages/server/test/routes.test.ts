@@ -42,7 +42,9 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
       .send(SCENE);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.headers["x-request-id"]).toBe("test-42");
-    expect(r.headers["server-timing"]).toMatch(/queue;dur=[\d.]+, total;dur=[\d.]+/);
+    expect(r.headers["server-timing"]).toMatch(
+      /wait;dur=[\d.]+, inference;dur=[\d.]+, total;dur=[\d.]+/,
+    );
     expect(r.body.model).toBe("caption-beem");
     expect(r.body.caption).toBe("a kite to the left of a shamrock");
     expect(r.body.tokens.map((t: { text: string }) => t.text).join(" ")).toBe(r.body.caption);
@@ -67,6 +69,28 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     expect(r.body.results[0].caption).toMatch(/kite/);
     expect(r.body.results[1].error.code).toBe("UNSUPPORTED_IMAGE");
     expect(r.body.results[2].caption).toBe(r.body.results[0].caption);
+  });
+
+  it("batches concurrent caption requests, each image keeping its own exits", async () => {
+    const alone = await request(app)
+      .post("/v1/caption")
+      .set("Content-Type", "image/png")
+      .send(SCENE);
+    const before = await batches(app, "caption");
+    const together = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        request(app).post("/v1/caption").set("Content-Type", "image/png").send(SCENE),
+      ),
+    );
+    for (const r of together) {
+      expect(r.status).toBe(200);
+      expect(r.body.tokens.map((t: { exitLayer: number }) => t.exitLayer)).toEqual(
+        alone.body.tokens.map((t: { exitLayer: number }) => t.exitLayer),
+      );
+    }
+    const after = await batches(app, "caption");
+    expect(after.count - before.count).toBeLessThan(5);
+    expect(after.texts - before.texts).toBe(5);
   });
 
   it("streams tokens as server-sent events, then the caption", async () => {
@@ -175,11 +199,15 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
   });
 });
 
-async function batches(app: BeemApp): Promise<{ count: number; texts: number }> {
+/** Batches run so far and the items in them, from /metrics. */
+async function batches(
+  app: BeemApp,
+  kind: "classify" | "caption" = "classify",
+): Promise<{ count: number; texts: number }> {
   const text = (await request(app).get("/metrics")).text;
   return {
-    count: Number(/beem_classify_batch_size_count (\d+)/.exec(text)![1]),
-    texts: Number(/beem_classify_batch_size_sum (\d+)/.exec(text)![1]),
+    count: Number(new RegExp(`beem_${kind}_batch_size_count (\\d+)`).exec(text)![1]),
+    texts: Number(new RegExp(`beem_${kind}_batch_size_sum (\\d+)`).exec(text)![1]),
   };
 }
 
@@ -209,7 +237,7 @@ describe.runIf(modelsPresent)("the server's limits and lifecycle", () => {
     const app = createApp({
       captionModel: CAPTION_MODEL,
       logger: silentLogger,
-      limits: { maxQueue: 0 },
+      limits: { maxQueue: 0, maxCaptionBatch: 1 },
     });
     await app.ready();
     const answers = await Promise.all(

@@ -52,17 +52,18 @@ export function captionRoute(ctx: ServerContext) {
       await streamCaption(ctx, captioner, body.images[0]!, options, req, res, started);
       return;
     }
-    let queuedMs = 0;
-    const results = await ctx.captionQueue.run(async () => {
-      queuedMs = performance.now() - started;
-      return body.images.length === 1
-        ? [{ ok: true as const, result: await captioner.caption(body.images[0]!, options) }]
-        : await captioner.captionBatch(body.images, options);
-    });
+    // Single-image greedy requests are batched with concurrent ones; the rest run as they come.
+    const batchable = body.images.length === 1 && (options.beams ?? 1) === 1;
+    const results = batchable
+      ? await ctx.captionBatcher.add(body.images, options)
+      : await ctx.captionQueue.run(() => captioner.captionBatch(body.images, options));
     for (const r of results) if (r.ok) observe(r.result.tokens.map((t) => t.exitLayer));
+    // Waiting (batch window and queue) and inference (the batch's own time), in milliseconds.
+    const total = performance.now() - started;
+    const inference = results.find((r) => r.ok)?.result.timings.totalMs ?? 0;
     res.setHeader(
       "Server-Timing",
-      serverTiming({ queue: queuedMs, total: performance.now() - started }),
+      serverTiming({ wait: Math.max(0, total - inference), inference, total }),
     );
     if (body.images.length === 1) {
       const only = results[0]!;
