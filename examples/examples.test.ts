@@ -23,6 +23,14 @@ function run(file: string, args: string[] = []): Promise<{ code: number; out: st
 }
 
 describe("examples", () => {
+  it.runIf(modelsPresent)("pnpm demo (scripts/demo.ts) prints the README's caption", async () => {
+    const r = await run("../scripts/demo.ts");
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(
+      /^early exit: "a kite to the left of a shamrock"\n {2}(\S+\[[1-6]\] ?)+\n {2}mean exit layer \d\.\d\d of 6, [\d.]+ ms\nfull depth: "a kite to the left of a shamrock" \([\d.]+ ms\)$/m,
+    );
+  });
+
   it("own-model.ts logs exits, calibrates and decides step by step", async () => {
     const r = await run("own-model.ts");
     expect(r.code, r.out).toBe(0);

@@ -3,7 +3,7 @@
 // scene, from the tokenizer the runtime uses). With --tokenizer-out, first builds that
 // word-level tokenizer from these scenes' captions.
 // Usage: tsx make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
@@ -22,13 +22,28 @@ const { values } = parseArgs({
     "tokenizer-out": { type: "string" },
   },
 });
-const count = Number(values.count);
-const seed = Number(values.seed);
-const size = Number(values.size);
-if (!(count > 0) || !(seed >= 0) || values.out === undefined) {
-  throw new Error(
-    "Usage: make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]",
-  );
+const usage =
+  "Usage: make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]";
+function integer(flag: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isInteger(n) || n < min)
+    throw new Error(
+      `Expected ${flag} to be an integer >= ${min} but received ${JSON.stringify(value)}\n${usage}`,
+    );
+  return n;
+}
+const count = integer("--count", values.count, 1);
+const seed = integer("--seed", values.seed, 0);
+const size = integer("--size", values.size, 8);
+if (values.out === undefined) throw new Error(`Give --out DIR\n${usage}`);
+if (values.tokenizer !== undefined && values["tokenizer-out"] !== undefined)
+  throw new Error(`Give --tokenizer or --tokenizer-out, not both\n${usage}`);
+if (values.tokenizer !== undefined) {
+  for (const file of ["tokenizer.json", "tokenizer_config.json"])
+    if (!existsSync(join(values.tokenizer, file)))
+      throw new Error(
+        `${join(values.tokenizer, file)}: file not found (--tokenizer names a folder made with --tokenizer-out)`,
+      );
 }
 mkdirSync(values.out, { recursive: true });
 const scenes = generateScenes(seed, count);

@@ -19,6 +19,9 @@ SCENES="${SCENES:-16000}"
 EPOCHS="${EPOCHS:-4}"
 ENCODER_EPOCHS="${ENCODER_EPOCHS:-6}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+for name in SCENES EPOCHS ENCODER_EPOCHS; do
+  [[ "${!name}" =~ ^[1-9][0-9]*$ ]] || { echo "Expected $name to be an integer >= 1 but received \"${!name}\"" >&2; exit 2; }
+done
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
 "$PYTHON" -c "import torch, onnx" 2>/dev/null || {
   echo "PyTorch and onnx are needed: apt-get install -y python3-torch python3-onnx libopenblas0-pthread" >&2

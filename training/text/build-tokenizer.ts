@@ -44,13 +44,16 @@ const { values } = parseArgs({
     out: { type: "string" },
     "max-words": { type: "string", default: "7500" },
     "max-length": { type: "string", default: "64" },
+    "num-labels": { type: "string", default: "2" },
   },
 });
 if (values.train === undefined || values.out === undefined) {
-  throw new Error("Usage: build-tokenizer.ts --train TRAIN.jsonl --out DIR [--max-words N]");
+  throw new Error(
+    "Usage: build-tokenizer.ts --train TRAIN.jsonl --out DIR [--max-words N] [--num-labels 2]",
+  );
 }
 const maxWords = Number(values["max-words"]);
-const rows = readLabelledJsonl(values.train, 2);
+const rows = readLabelledJsonl(values.train, Number(values["num-labels"]));
 
 const counts = new Map<string, number>();
 const chars = new Set<string>();

@@ -109,8 +109,13 @@ def main():
     p.add_argument("--run", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--id", default="sst2-beem", help="the bundle's id (manifest)")
+    p.add_argument("--labels", default="negative,positive", help="label names, comma-separated, label 0 first")
     args = p.parse_args()
+    labels = args.labels.split(",")
     model, cfg, ckpt = load_checkpoint(os.path.join(args.run, "best.pt"), args.data)
+    if len(labels) != cfg.num_labels:
+        raise SystemExit(f"--labels names {len(labels)} labels but the model has {cfg.num_labels}")
     os.makedirs(args.out, exist_ok=True)
     export_graphs(model, cfg, args.out)
     model.eval()  # export restores each exported module's previous mode; make sure of eval
@@ -126,9 +131,9 @@ def main():
     manifest = {
         "format": "beem-bundle",
         "formatVersion": 1,
-        "id": "sst2-beem",
+        "id": args.id,
         "task": "text-classification",
-        "labels": ["negative", "positive"],
+        "labels": labels,
         "numExits": cfg.layers,
         "maxLength": cfg.max_length,
         "hiddenSize": cfg.hidden,

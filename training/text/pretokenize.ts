@@ -18,13 +18,19 @@ const { values } = parseArgs({
     "min-words": { type: "string", default: "8" },
     seed: { type: "string", default: "0" },
     "max-length": { type: "string", default: "64" },
+    "num-labels": { type: "string", default: "2" },
   },
 });
 for (const key of ["train", "dev", "tokenizer", "out"] as const) {
   if (values[key] === undefined) throw new Error(`Missing --${key}`);
 }
-const train = readLabelledJsonl(values.train!, 2);
-const dev = readLabelledJsonl(values.dev!, 2);
+const numLabels = Number(values["num-labels"]);
+if (!Number.isInteger(numLabels) || numLabels < 2)
+  throw new Error(
+    `Expected --num-labels to be an integer >= 2 but received ${values["num-labels"]}`,
+  );
+const train = readLabelledJsonl(values.train!, numLabels);
+const dev = readLabelledJsonl(values.dev!, numLabels);
 const calibrationSize = Number(values.calibration);
 const minWords = Number(values["min-words"]);
 const maxLength = Number(values["max-length"]);

@@ -70,6 +70,7 @@ def main():
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--ffn", type=int, default=512)
+    p.add_argument("--num-labels", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
     args = p.parse_args()
 
@@ -80,7 +81,8 @@ def main():
     dev = read_ids(os.path.join(args.data, "dev.jsonl"))
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
         vocab_size = len(json.load(f)["model"]["vocab"])
-    cfg = TextConfig(vocab_size=vocab_size, layers=args.layers, hidden=args.hidden, ffn=args.ffn)
+    cfg = TextConfig(vocab_size=vocab_size, layers=args.layers, hidden=args.hidden, ffn=args.ffn,
+                     num_labels=args.num_labels)
     model = MultiExitClassifier(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch

@@ -4,7 +4,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import type { CaptionOptions, CaptionResult, Captioner } from "@beem-ts/caption";
+import {
+  ciderDScores,
+  metricTokens,
+  type CaptionOptions,
+  type CaptionResult,
+  type Captioner,
+} from "@beem-ts/caption";
+import { median } from "@beem-ts/core";
 import { generateScenes, renderScene, type Scene } from "@beem-ts/scenes";
 import { UsageError } from "./cli-error.js";
 
@@ -55,6 +62,47 @@ export async function captionPass(
   return { ms: performance.now() - started, results };
 }
 
+export interface PairedTiming {
+  /** Per repeat, the total time of all files with each runner. */
+  readonly aMs: number[];
+  readonly bMs: number[];
+  /** Median over repeats of bMs / aMs: how much faster `a` is than `b`. */
+  readonly speedup: number;
+}
+
+export type Runner = (file: string, index: number) => Promise<unknown>;
+
+/**
+ * Times two ways of captioning side by side: every file goes through both, one right after the
+ * other (which goes first alternates), so that the machine's load, which drifts on a shared
+ * machine, weighs on both alike. Each repeat goes over all files.
+ */
+export async function pairedTiming(
+  files: readonly string[],
+  a: Runner,
+  b: Runner,
+  repeats: number,
+  onRepeat: () => void = () => {},
+): Promise<PairedTiming> {
+  const aMs: number[] = [];
+  const bMs: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const total = { a: 0, b: 0 };
+    for (const [i, f] of files.entries()) {
+      const order = (i + r) % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
+      for (const which of order) {
+        const started = performance.now();
+        await (which === "a" ? a : b)(f, i);
+        total[which] += performance.now() - started;
+      }
+    }
+    aMs.push(total.a);
+    bMs.push(total.b);
+    onRepeat();
+  }
+  return { aMs, bMs, speedup: median(bMs.map((t, r) => t / aMs[r]!)) };
+}
+
 /** Candidate captions by scene id, for scoring. */
 export function candidates(set: SceneFiles, texts: readonly string[]): Record<string, string> {
   return Object.fromEntries(texts.map((t, i) => [set.scenes[i]!.id, t]));
@@ -89,30 +137,63 @@ export function tokenStats(
   };
 }
 
+/**
+ * Mean early-exit layer (over tokens, end tokens included) of the easiest, middle and hardest
+ * third of the scenes, where a scene is as hard as its full-depth caption is poor (per-scene
+ * CIDEr-D against its references): the model's own difficulty, not a guess from the layout.
+ */
+export function exitLayerByDifficulty(
+  set: SceneFiles,
+  full: readonly CaptionResult[],
+  early: readonly CaptionResult[],
+): { easy: number; medium: number; hard: number } {
+  const refs = set.scenes.map((s) => s.captions.map(metricTokens));
+  const scores = ciderDScores(
+    full.map((r) => metricTokens(r.text)),
+    refs,
+  );
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const third = Math.ceil(order.length / 3);
+  const mean = (indices: number[]) => {
+    let layers = 0;
+    let steps = 0;
+    for (const i of indices) {
+      const r = early[i]!;
+      layers += r.meanExitLayer * (r.tokens.length + 1);
+      steps += r.tokens.length + 1;
+    }
+    return steps === 0 ? NaN : layers / steps;
+  };
+  return {
+    easy: mean(order.slice(0, third)),
+    medium: mean(order.slice(third, 2 * third)),
+    hard: mean(order.slice(2 * third)),
+  };
+}
+
 export const TJS_THREADS = "transformers.js 2.17 defaults (onnxruntime-node session defaults)";
 
-/** transformers.js' image-to-text pipeline over the files (after one warm-up caption). */
-export async function transformersJsPass(
+export interface TransformersJsCaptioner {
+  caption(file: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** transformers.js' image-to-text pipeline on the export of the same weights, warmed up. */
+export async function openTransformersJs(
   tjsDir: string,
-  files: readonly string[],
+  warmUpFile: string,
   maxNewTokens: number,
-): Promise<{ ms: number; texts: string[] }> {
+): Promise<TransformersJsCaptioner> {
   const { pipeline, env } = await import("@xenova/transformers");
   env.allowRemoteModels = false;
   env.localModelPath = dirname(tjsDir) + "/";
   const pipe = await pipeline("image-to-text", basename(tjsDir), { quantized: false });
-  try {
-    await pipe(files[0]!);
-    const started = performance.now();
-    const texts: string[] = [];
-    for (const f of files) {
-      const out = (await pipe(f, { max_new_tokens: maxNewTokens })) as {
-        generated_text: string;
-      }[];
-      texts.push(out[0]!.generated_text);
-    }
-    return { ms: performance.now() - started, texts };
-  } finally {
-    await pipe.dispose();
-  }
+  const caption = async (file: string) => {
+    const out = (await pipe(file, { max_new_tokens: maxNewTokens })) as {
+      generated_text: string;
+    }[];
+    return out[0]!.generated_text;
+  };
+  await caption(warmUpFile);
+  return { caption, dispose: () => pipe.dispose() };
 }

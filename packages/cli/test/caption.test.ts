@@ -47,6 +47,27 @@ describe.runIf(present)("beem caption with the bundled model", () => {
     }
   });
 
+  it("evaluates quality and measured speed-ups on held-out scenes as one JSON object", async () => {
+    const r = await beem(["caption-eval", "--scenes", "3", "--repeats", "1", "--json"], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    for (const key of [
+      "ciderFull",
+      "cider",
+      "bleu4Full",
+      "bleu4",
+      "meanExitLayer",
+      "countedSpeedup",
+      "measuredSpeedup",
+      "transformersJsSpeedup",
+    ])
+      expect(Number.isFinite(report[key]), key).toBe(true);
+    expect(report.countedSpeedup).toBeCloseTo(6 / report.meanExitLayer, 9);
+    const training = await beem(["caption-eval", "--seed", "1"], dir);
+    expect(training.status).toBe(2);
+    expect(training.stderr).toMatch(/Seeds 1 and 2 are the training and validation scenes/);
+  });
+
   it("sweeps rules and lambdas into a table and a plot of CIDEr-D against measured speed-up", async () => {
     const out = join(dir, "sweep");
     const r = await beem(

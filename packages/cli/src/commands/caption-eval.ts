@@ -10,16 +10,20 @@ import {
   TJS_THREADS,
   candidates,
   captionPass,
+  exitLayerByDifficulty,
+  pairedTiming,
+  openTransformersJs,
   tokenStats,
-  transformersJsPass,
   writeScenes,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--json] [--no-tjs]
-  Generates held-out scenes, captions them at full depth and with early exit (timed side by
-  side, medians of repeats, image decoding and encoder included), scores both against the five
-  references, and times transformers.js' image-to-text pipeline on the same weights.
+  Generates held-out scenes, captions them at full depth and with early exit, scores both
+  against the five references, and times them side by side: every image captioned both ways
+  back to back (order alternated; image decoding and encoder included), speed-up the median
+  over --repeats passes. transformers.js' image-to-text pipeline on the same weights is timed
+  the same way against early exit (one pass).
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
@@ -60,7 +64,7 @@ export const captionEvalCommand: Command = {
       const early: CaptionOptions = { policy };
       const full: CaptionOptions = { full: true };
       const progress = createProgress("caption-eval");
-      const total = 2 * (repeats + 1) + (values["no-tjs"] === true ? 0 : 1);
+      const total = 2 + repeats + (values["no-tjs"] === true ? 0 : 1);
       let done = 0;
       const pass = async (options: CaptionOptions) => {
         const p = await captionPass(captioner, set.files, options);
@@ -69,24 +73,20 @@ export const captionEvalCommand: Command = {
       };
       const earlyRun = await pass(early);
       const fullRun = await pass(full);
-      const earlyMs: number[] = [];
-      const fullMs: number[] = [];
-      for (let r = 0; r < repeats; r++) {
-        if (r % 2 === 0) {
-          fullMs.push((await pass(full)).ms);
-          earlyMs.push((await pass(early)).ms);
-        } else {
-          earlyMs.push((await pass(early)).ms);
-          fullMs.push((await pass(full)).ms);
-        }
-      }
+      const timing = await pairedTiming(
+        set.files,
+        (f) => captioner.caption(f, early),
+        (f) => captioner.caption(f, full),
+        repeats,
+        () => progress.update(++done, total),
+      );
       const score = (texts: readonly string[]) =>
         scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
       const fullScores = score(fullRun.results.map((r) => r.text));
       const earlyScores = score(earlyRun.results.map((r) => r.text));
       const { meanExitLayer, tokenAgreement } = tokenStats(earlyRun.results, fullRun.results);
       const L = captioner.numExits;
-      // Easy scenes (few objects) should exit earlier than hard ones.
+      // Mean exit layer by number of objects in the scene (by difficulty: exitLayerByDifficulty).
       const byObjects: Record<string, { layers: number; steps: number }> = {};
       earlyRun.results.forEach((r, i) => {
         const key = String(set.scenes[i]!.objects.length);
@@ -97,12 +97,28 @@ export const captionEvalCommand: Command = {
       const meanExitLayerByObjects = Object.fromEntries(
         Object.entries(byObjects).map(([k, v]) => [k, v.layers / v.steps]),
       );
-      let tjs: { ms: number; cider: number; threads: string } | undefined;
+      let tjs: { ms: number; speedup: number; cider: number; threads: string } | undefined;
       if (values["no-tjs"] !== true) {
         const maxNewTokens = captioner.model.manifest.maxLength - 1;
-        const run = await transformersJsPass(tjsDir, set.files, maxNewTokens);
-        progress.update(++done, total);
-        tjs = { ms: run.ms, cider: score(run.texts).ciderD, threads: TJS_THREADS };
+        const pipe = await openTransformersJs(tjsDir, set.files[0]!, maxNewTokens);
+        try {
+          const texts: string[] = [];
+          const paired = await pairedTiming(
+            set.files,
+            (f) => captioner.caption(f, early),
+            async (f, i) => (texts[i] = await pipe.caption(f)),
+            1,
+          );
+          progress.update(++done, total);
+          tjs = {
+            ms: paired.bMs[0]!,
+            speedup: paired.speedup,
+            cider: score(texts).ciderD,
+            threads: TJS_THREADS,
+          };
+        } finally {
+          await pipe.dispose();
+        }
       }
       progress.finish();
       const report = {
@@ -118,14 +134,15 @@ export const captionEvalCommand: Command = {
         rougeL: earlyScores.rougeL,
         meanExitLayer,
         countedSpeedup: L / meanExitLayer,
-        measuredSpeedup: median(fullMs) / median(earlyMs),
+        measuredSpeedup: timing.speedup,
         tokenAgreement,
         meanExitLayerByObjects,
-        fullMs: median(fullMs),
-        earlyMs: median(earlyMs),
+        meanExitLayerByDifficulty: exitLayerByDifficulty(set, fullRun.results, earlyRun.results),
+        fullMs: median(timing.bMs),
+        earlyMs: median(timing.aMs),
         repeats,
         ...(tjs && {
-          transformersJsSpeedup: tjs.ms / median(earlyMs),
+          transformersJsSpeedup: tjs.speedup,
           transformersJsMs: tjs.ms,
           transformersJsCider: tjs.cider,
           transformersJsThreads: tjs.threads,

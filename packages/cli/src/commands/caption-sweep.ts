@@ -12,8 +12,9 @@ import {
   TJS_THREADS,
   candidates,
   captionPass,
+  openTransformersJs,
+  pairedTiming,
   tokenStats,
-  transformersJsPass,
   writeScenes,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
@@ -23,9 +24,10 @@ const DEFAULT_LAMBDAS = [0, 0.01, 0.05, 0.2, 0.5];
 
 const usage = `Usage: beem caption-sweep --out DIR [--scenes 200] [--seed 1000] [--rules ${DEFAULT_RULES.join(",")}] [--lambdas ${DEFAULT_LAMBDAS.join(",")}] [--repeats 2] [--no-tjs]
   Caption quality against measured speed-up for each rule and lambda on held-out scenes. Each
-  point's policy is fitted on the bundle's calibration log; its speed-up is the median
-  full-depth time over the median early-exit time, timed side by side (--repeats pairs, order
-  alternated, image decoding and encoder included). Writes caption-sweep.md, .csv, .json, and
+  point's policy is fitted on the bundle's calibration log; its speed-up is full-depth time over
+  early-exit time, every image captioned both ways back to back (order alternated, image
+  decoding and encoder included), median over --repeats passes.
+  Writes caption-sweep.md, .csv, .json, and
   a plot of CIDEr-D against measured speed-up (.svg, .png) with one curve per rule and the
   full-depth and transformers.js points.
   --rules R,...   rules to sweep (${CALIBRATION_RULES.join(", ")})
@@ -93,13 +95,14 @@ export const captionSweepCommand: Command = {
     const captioner = await Captioner.load(modelDir);
     try {
       const withTjs = values["no-tjs"] !== true;
-      const total = 2 + rules.length * lambdas.length * 2 * repeats + (withTjs ? 1 : 0);
+      const total = 2 + rules.length * lambdas.length * (1 + repeats) + (withTjs ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
+      const tick = () => progress.update(++done, total);
       const full: CaptionOptions = { full: true };
       const pass = async (options: CaptionOptions) => {
         const p = await captionPass(captioner, set.files, options);
-        progress.update(++done, total);
+        tick();
         return p;
       };
       await pass(full); // warm-up
@@ -108,28 +111,23 @@ export const captionSweepCommand: Command = {
         scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
       const fullScores = score(fullRun.results.map((r) => r.text));
       const L = captioner.numExits;
-      const allFullMs: number[] = [fullRun.ms];
+      const fullMs: number[] = [];
       const rows: Row[] = [];
+      const captionWith = (options: CaptionOptions) => (f: string) => captioner.caption(f, options);
       for (const rule of rules) {
         for (const lambda of lambdas) {
           const early: CaptionOptions = { policy: await captioner.policyFor({ rule, lambda }) };
-          const earlyMs: number[] = [];
-          const fullMs: number[] = [];
-          let first: Awaited<ReturnType<typeof pass>> | undefined;
-          for (let r = 0; r < repeats; r++) {
-            const order = r % 2 === 0 ? [full, early] : [early, full];
-            for (const options of order) {
-              const p = await pass(options);
-              if (options === full) fullMs.push(p.ms);
-              else {
-                earlyMs.push(p.ms);
-                first ??= p;
-              }
-            }
-          }
-          allFullMs.push(...fullMs);
-          const scores = score(first!.results.map((x) => x.text));
-          const stats = tokenStats(first!.results, fullRun.results);
+          const run = await pass(early);
+          const timing = await pairedTiming(
+            set.files,
+            captionWith(early),
+            captionWith(full),
+            repeats,
+            tick,
+          );
+          fullMs.push(...timing.bMs);
+          const scores = score(run.results.map((x) => x.text));
+          const stats = tokenStats(run.results, fullRun.results);
           rows.push({
             rule,
             lambda,
@@ -138,13 +136,13 @@ export const captionSweepCommand: Command = {
             rougeL: scores.rougeL,
             meanExitLayer: stats.meanExitLayer,
             countedSpeedup: L / stats.meanExitLayer,
-            measuredSpeedup: median(fullMs) / median(earlyMs),
+            measuredSpeedup: timing.speedup,
             tokenAgreement: stats.tokenAgreement,
-            ms: median(earlyMs),
+            ms: median(timing.aMs),
           });
         }
       }
-      const fullMedian = median(allFullMs);
+      const fullMedian = median(fullMs.length > 0 ? fullMs : [fullRun.ms]);
       const references: Row[] = [
         {
           rule: "full depth",
@@ -160,25 +158,33 @@ export const captionSweepCommand: Command = {
         },
       ];
       if (withTjs) {
-        const run = await transformersJsPass(
-          tjsDir,
-          set.files,
-          captioner.model.manifest.maxLength - 1,
-        );
-        progress.update(++done, total);
-        const s = score(run.texts);
-        references.push({
-          rule: "transformers.js",
-          lambda: "",
-          ciderD: s.ciderD,
-          bleu4: s.bleu4,
-          rougeL: s.rougeL,
-          meanExitLayer: L,
-          countedSpeedup: 1,
-          measuredSpeedup: fullMedian / run.ms,
-          tokenAgreement: "",
-          ms: run.ms,
-        });
+        const maxNewTokens = captioner.model.manifest.maxLength - 1;
+        const pipe = await openTransformersJs(tjsDir, set.files[0]!, maxNewTokens);
+        try {
+          const texts: string[] = [];
+          const timing = await pairedTiming(
+            set.files,
+            async (f, i) => (texts[i] = await pipe.caption(f)),
+            captionWith(full),
+            1,
+            tick,
+          );
+          const s = score(texts);
+          references.push({
+            rule: "transformers.js",
+            lambda: "",
+            ciderD: s.ciderD,
+            bleu4: s.bleu4,
+            rougeL: s.rougeL,
+            meanExitLayer: L,
+            countedSpeedup: 1,
+            measuredSpeedup: timing.speedup,
+            tokenAgreement: "",
+            ms: timing.aMs[0]!,
+          });
+        } finally {
+          await pipe.dispose();
+        }
       }
       progress.finish();
       const all = [...references, ...rows];
@@ -214,7 +220,7 @@ export const captionSweepCommand: Command = {
       await writeFile(
         join(out, "caption-sweep.md"),
         `Caption quality against measured speed-up: ${count} held-out scenes of seed ${seed}, ` +
-          `medians of ${repeats} timed pairs per point (\`beem caption-sweep\`).\n\n` +
+          `each image captioned early and at full depth back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).\n\n` +
           markdown(all) +
           "\n",
       );
