@@ -235,10 +235,10 @@ export class Captioner {
     const timings = { imageMs, encoderMs, decodeMs: totalMs - imageMs - encoderMs, totalMs };
     return tokens.map((sequence, i) => {
       const layers = sequence.reduce((sum, t) => sum + t.exitLayer, 0);
-      const text = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
+      const shown = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
       return {
-        text: this.decodeText(text.map((t) => t.id)),
-        tokens: text,
+        text: this.decodeText(shown.map((t) => t.id)),
+        tokens: shown,
         meanExitLayer: sequence.length === 0 ? 0 : layers / sequence.length,
         crossLayers: images[i]!.crossComputed,
         timings,

@@ -73,35 +73,41 @@ export interface PairedTiming {
 export type Runner = (file: string, index: number) => Promise<unknown>;
 
 /**
- * Times two ways of captioning side by side: every file goes through both, one right after the
- * other (which goes first alternates), so that the machine's load, which drifts on a shared
- * machine, weighs on both alike. Each repeat goes over all files.
+ * Times two ways of captioning side by side: the files go in blocks of `block`, each block
+ * through both ways one right after the other (which goes first alternates), so that the
+ * machine's load, which drifts on a shared machine, weighs on both alike. Block 1 pairs image by
+ * image; larger blocks keep another runtime's thread pool (transformers.js spins its threads
+ * after each run) from slowing the next image of the other way. Each repeat goes over all files.
  */
 export async function pairedTiming(
   files: readonly string[],
   a: Runner,
   b: Runner,
-  repeats: number,
-  onRepeat: () => void = () => {},
+  options: { repeats: number; block?: number; onRepeat?: () => void },
 ): Promise<PairedTiming> {
+  const block = options.block ?? 1;
   const aMs: number[] = [];
   const bMs: number[] = [];
-  for (let r = 0; r < repeats; r++) {
+  for (let r = 0; r < options.repeats; r++) {
     const total = { a: 0, b: 0 };
-    for (const [i, f] of files.entries()) {
-      const order = (i + r) % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
+    for (let start = 0, k = 0; start < files.length; start += block, k++) {
+      const order = (k + r) % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
       for (const which of order) {
+        const run = which === "a" ? a : b;
         const started = performance.now();
-        await (which === "a" ? a : b)(f, i);
+        for (let i = start; i < Math.min(files.length, start + block); i++) await run(files[i]!, i);
         total[which] += performance.now() - started;
       }
     }
     aMs.push(total.a);
     bMs.push(total.b);
-    onRepeat();
+    options.onRepeat?.();
   }
   return { aMs, bMs, speedup: median(bMs.map((t, r) => t / aMs[r]!)) };
 }
+
+/** Block size for timing against transformers.js (see `pairedTiming`). */
+export const TJS_BLOCK = 25;
 
 /** Candidate captions by scene id, for scoring. */
 export function candidates(set: SceneFiles, texts: readonly string[]): Record<string, string> {

@@ -7,6 +7,7 @@ import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import {
+  TJS_BLOCK,
   TJS_THREADS,
   candidates,
   captionPass,
@@ -23,7 +24,7 @@ const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R -
   against the five references, and times them side by side: every image captioned both ways
   back to back (order alternated; image decoding and encoder included), speed-up the median
   over --repeats passes. transformers.js' image-to-text pipeline on the same weights is timed
-  the same way against early exit (one pass).
+  against early exit the same way, in blocks of 25 images (one pass).
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
@@ -77,8 +78,7 @@ export const captionEvalCommand: Command = {
         set.files,
         (f) => captioner.caption(f, early),
         (f) => captioner.caption(f, full),
-        repeats,
-        () => progress.update(++done, total),
+        { repeats, onRepeat: () => progress.update(++done, total) },
       );
       const score = (texts: readonly string[]) =>
         scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
@@ -107,7 +107,7 @@ export const captionEvalCommand: Command = {
             set.files,
             (f) => captioner.caption(f, early),
             async (f, i) => (texts[i] = await pipe.caption(f)),
-            1,
+            { repeats: 1, block: TJS_BLOCK },
           );
           progress.update(++done, total);
           tjs = {

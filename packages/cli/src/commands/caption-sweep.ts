@@ -9,6 +9,7 @@ import { defaultCaptionModel } from "../models.js";
 import { renderSvg, svgToPng, tradeOffSpec, type TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
 import {
+  TJS_BLOCK,
   TJS_THREADS,
   candidates,
   captionPass,
@@ -118,13 +119,10 @@ export const captionSweepCommand: Command = {
         for (const lambda of lambdas) {
           const early: CaptionOptions = { policy: await captioner.policyFor({ rule, lambda }) };
           const run = await pass(early);
-          const timing = await pairedTiming(
-            set.files,
-            captionWith(early),
-            captionWith(full),
+          const timing = await pairedTiming(set.files, captionWith(early), captionWith(full), {
             repeats,
-            tick,
-          );
+            onRepeat: tick,
+          });
           fullMs.push(...timing.bMs);
           const scores = score(run.results.map((x) => x.text));
           const stats = tokenStats(run.results, fullRun.results);
@@ -166,8 +164,7 @@ export const captionSweepCommand: Command = {
             set.files,
             async (f, i) => (texts[i] = await pipe.caption(f)),
             captionWith(full),
-            1,
-            tick,
+            { repeats: 1, block: TJS_BLOCK, onRepeat: tick },
           );
           const s = score(texts);
           references.push({
