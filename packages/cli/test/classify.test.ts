@@ -5,9 +5,11 @@ import { beem, scratchDir } from "./run-beem.js";
 
 const MODEL = resolve(import.meta.dirname, "../../../models/sst2-beem/manifest.json");
 const DEV = resolve(import.meta.dirname, "../../../../shared/data/text/sst2/dev.jsonl");
-const present = existsSync(MODEL) && existsSync(DEV);
-if (!present)
-  console.warn("SKIPPED beem classify tests: no bundled text model or no SST-2 dev file");
+const present = existsSync(MODEL);
+// SST-2 dev is data outside the repository (../shared); the tests that read it say when it is absent.
+const devPresent = existsSync(DEV);
+if (!devPresent) console.warn(`SKIPPED beem classify-eval / classify-log tests: no ${DEV}`);
+if (!present) console.warn("SKIPPED beem classify tests: no bundled text model");
 
 describe.runIf(present)("beem classify / classify-eval with the bundled model", () => {
   const dir = scratchDir();
@@ -27,7 +29,7 @@ describe.runIf(present)("beem classify / classify-eval with the bundled model", 
     expect(full[0].exitLayer).toBe(6);
   });
 
-  it("reports accuracy and measured speed-up on labelled data", async () => {
+  it.runIf(devPresent)("reports accuracy and measured speed-up on labelled data", async () => {
     writeFileSync(
       join(dir, "dev40.jsonl"),
       readFileSync(DEV, "utf8").split("\n").slice(0, 40).join("\n"),
@@ -65,7 +67,7 @@ describe.runIf(present)("beem classify / classify-eval with the bundled model", 
     expect(report.samples).toBe(40);
   });
 
-  it("logs every exit in the beem log format", async () => {
+  it.runIf(devPresent)("logs every exit in the beem log format", async () => {
     const r = await beem(["classify-log", "--data", "dev40.jsonl", "--out", "exits.jsonl"], dir);
     expect(r.status, r.stderr).toBe(0);
     const lines = readFileSync(join(dir, "exits.jsonl"), "utf8").trim().split("\n");

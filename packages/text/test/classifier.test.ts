@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExitTable, parseExitLog, replay, type Policy } from "@beem-ts/core";
 import { TextClassifier } from "../src/index.js";
-import { BUNDLE, DEV, bundlePresent } from "./bundle.js";
+import { BUNDLE, DEV, bundlePresent, devPresent } from "./bundle.js";
 
 const TEXTS = [
   "a gorgeous , witty , seductive movie .",
@@ -23,25 +23,28 @@ describe.runIf(bundlePresent)("TextClassifier on the bundled model", () => {
     await classifier.dispose();
   });
 
-  it("answers at full depth with PyTorch's final-exit probabilities (within 1e-4)", async () => {
-    // dev-exits.jsonl was written by PyTorch at export time, dev lines in order.
-    const log = readFileSync(join(BUNDLE, "dev-exits.jsonl"), "utf8")
-      .split("\n")
-      .slice(0, 40)
-      .join("\n");
-    const table = parseExitLog(log);
-    const dev = readFileSync(DEV, "utf8")
-      .split("\n")
-      .slice(0, 40)
-      .map((l) => JSON.parse(l).text as string);
-    const results = await classifier.classify(dev, { full: true, batchSize: 8 });
-    const L = classifier.numExits;
-    results.forEach((r, j) => {
-      expect(r.exitLayer).toBe(L);
-      expect(r.labelId).toBe(table.predictions[j * L + L - 1]);
-      expect(r.confidence).toBeCloseTo(table.confidences[j * L + L - 1]!, 4);
-    });
-  });
+  it.runIf(devPresent)(
+    "answers at full depth with PyTorch's final-exit probabilities (within 1e-4)",
+    async () => {
+      // dev-exits.jsonl was written by PyTorch at export time, dev lines in order.
+      const log = readFileSync(join(BUNDLE, "dev-exits.jsonl"), "utf8")
+        .split("\n")
+        .slice(0, 40)
+        .join("\n");
+      const table = parseExitLog(log);
+      const dev = readFileSync(DEV, "utf8")
+        .split("\n")
+        .slice(0, 40)
+        .map((l) => JSON.parse(l).text as string);
+      const results = await classifier.classify(dev, { full: true, batchSize: 8 });
+      const L = classifier.numExits;
+      results.forEach((r, j) => {
+        expect(r.exitLayer).toBe(L);
+        expect(r.labelId).toBe(table.predictions[j * L + L - 1]);
+        expect(r.confidence).toBeCloseTo(table.confidences[j * L + L - 1]!, 4);
+      });
+    },
+  );
 
   it("decides exactly as the core's replay of its own logged exits", async () => {
     const samples = await classifier.exitOutputs(TEXTS.map((text) => ({ text, label: 0 })));
