@@ -20,6 +20,18 @@ interface Golden {
   tokens: number[][];
 }
 
+/** The transformers.js export's encoder and merged decoder, run directly. */
+async function tjsSessions() {
+  const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
+  return {
+    encoder: await ort.InferenceSession.create(join(TJS_BUNDLE, "onnx/encoder_model.onnx"), opts),
+    decoder: await ort.InferenceSession.create(
+      join(TJS_BUNDLE, "onnx/decoder_model_merged.onnx"),
+      opts,
+    ),
+  };
+}
+
 /** The transformers.js decoder's empty past keys/values (first step). */
 function emptyPast(m: CaptionManifest): Record<string, ort.Tensor> {
   const past: Record<string, ort.Tensor> = {};
@@ -143,15 +155,7 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     // The score of the best beam, recomputed independently: the transformers.js export run
     // teacher-forced over the beam's tokens, log-probabilities summed, divided by the length.
     const m = captioner.model;
-    const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
-    const encoder = await ort.InferenceSession.create(
-      join(TJS_BUNDLE, "onnx/encoder_model.onnx"),
-      opts,
-    );
-    const decoder = await ort.InferenceSession.create(
-      join(TJS_BUNDLE, "onnx/decoder_model_merged.onnx"),
-      opts,
-    );
+    const { encoder, decoder } = await tjsSessions();
     const full = createDecider({ version: 1, rule: "final", numExits: m.numExits });
     for (const image of images.slice(0, 4)) {
       const pixels = await imageToPixels(image, m.manifest.image);
@@ -191,15 +195,7 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
   });
 
   it("the transformers.js export, run greedily, gives the same captions", async () => {
-    const opts = { executionProviders: ["cpu"], intraOpNumThreads: 1 } as const;
-    const encoder = await ort.InferenceSession.create(
-      join(TJS_BUNDLE, "onnx/encoder_model.onnx"),
-      opts,
-    );
-    const decoder = await ort.InferenceSession.create(
-      join(TJS_BUNDLE, "onnx/decoder_model_merged.onnx"),
-      opts,
-    );
+    const { encoder, decoder } = await tjsSessions();
     const m = captioner.model.manifest;
     for (const [i, image] of images.slice(0, 4).entries()) {
       const pixels = await imageToPixels(image, m.image);

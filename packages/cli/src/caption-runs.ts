@@ -184,6 +184,35 @@ export interface TransformersJsCaptioner {
   dispose(): Promise<void>;
 }
 
+/**
+ * transformers.js' image-to-text pipeline on the export of the same weights, timed against one
+ * of our ways of captioning (`ours`) in blocks of TJS_BLOCK images, one pass.
+ */
+export async function transformersJsAgainst(
+  captioner: Captioner,
+  tjsDir: string,
+  files: readonly string[],
+  ours: Runner,
+): Promise<{ texts: string[]; tjsMs: number; oursMs: number }> {
+  const maxNewTokens = captioner.model.manifest.maxLength - 1;
+  const pipe = await openTransformersJs(tjsDir, files[0]!, maxNewTokens);
+  try {
+    const texts: string[] = [];
+    const timing = await pairedTiming(
+      files,
+      async (f, i) => (texts[i] = await pipe.caption(f)),
+      ours,
+      {
+        repeats: 1,
+        block: TJS_BLOCK,
+      },
+    );
+    return { texts, tjsMs: timing.aMs[0]!, oursMs: timing.bMs[0]! };
+  } finally {
+    await pipe.dispose();
+  }
+}
+
 /** transformers.js' image-to-text pipeline on the export of the same weights, warmed up. */
 export async function openTransformersJs(
   tjsDir: string,

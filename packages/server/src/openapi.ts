@@ -2,6 +2,9 @@
 import { CALIBRATION_RULES } from "@beem-ts/core";
 
 const error = { $ref: "#/components/responses/Error" };
+const errorResponses = Object.fromEntries(
+  ["400", "401", "413", "415", "422", "429", "503"].map((status) => [status, error]),
+);
 const policyParams = [
   {
     name: "lambda",
@@ -69,13 +72,7 @@ export const OPENAPI = {
               "text/event-stream": { schema: { type: "string" } },
             },
           },
-          "400": error,
-          "401": error,
-          "413": error,
-          "415": error,
-          "422": error,
-          "429": error,
-          "503": error,
+          ...errorResponses,
         },
       },
     },
@@ -106,13 +103,7 @@ export const OPENAPI = {
               "application/json": { schema: { $ref: "#/components/schemas/ClassifyResponse" } },
             },
           },
-          "400": error,
-          "401": error,
-          "413": error,
-          "415": error,
-          "422": error,
-          "429": error,
-          "503": error,
+          ...errorResponses,
         },
       },
     },
@@ -177,14 +168,17 @@ export const OPENAPI = {
         },
       },
       CaptionResponse: {
-        type: "object",
-        properties: {
-          model: { type: "string" },
-          caption: { type: "string" },
-          tokens: { type: "array", items: { $ref: "#/components/schemas/Token" } },
-          meanExitLayer: { type: "number" },
-          results: { type: "array", items: { $ref: "#/components/schemas/Caption" } },
-        },
+        description: "One image: a Caption with the model id. Several: `results`.",
+        allOf: [
+          { $ref: "#/components/schemas/Caption" },
+          {
+            type: "object",
+            properties: {
+              model: { type: "string" },
+              results: { type: "array", items: { $ref: "#/components/schemas/Caption" } },
+            },
+          },
+        ],
       },
       ClassifyResponse: {
         type: "object",

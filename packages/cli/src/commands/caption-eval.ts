@@ -7,14 +7,13 @@ import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import {
-  TJS_BLOCK,
   TJS_THREADS,
   candidates,
   captionPass,
   exitLayerByDifficulty,
   pairedTiming,
-  openTransformersJs,
   tokenStats,
+  transformersJsAgainst,
   writeScenes,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
@@ -99,26 +98,16 @@ export const captionEvalCommand: Command = {
       );
       let tjs: { ms: number; speedup: number; cider: number; threads: string } | undefined;
       if (values["no-tjs"] !== true) {
-        const maxNewTokens = captioner.model.manifest.maxLength - 1;
-        const pipe = await openTransformersJs(tjsDir, set.files[0]!, maxNewTokens);
-        try {
-          const texts: string[] = [];
-          const paired = await pairedTiming(
-            set.files,
-            (f) => captioner.caption(f, early),
-            async (f, i) => (texts[i] = await pipe.caption(f)),
-            { repeats: 1, block: TJS_BLOCK },
-          );
-          progress.update(++done, total);
-          tjs = {
-            ms: paired.bMs[0]!,
-            speedup: paired.speedup,
-            cider: score(texts).ciderD,
-            threads: TJS_THREADS,
-          };
-        } finally {
-          await pipe.dispose();
-        }
+        const run = await transformersJsAgainst(captioner, tjsDir, set.files, (f) =>
+          captioner.caption(f, early),
+        );
+        progress.update(++done, total);
+        tjs = {
+          ms: run.tjsMs,
+          speedup: run.tjsMs / run.oursMs,
+          cider: score(run.texts).ciderD,
+          threads: TJS_THREADS,
+        };
       }
       progress.finish();
       const report = {

@@ -9,13 +9,12 @@ import { defaultCaptionModel } from "../models.js";
 import { renderSvg, svgToPng, tradeOffSpec, type TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
 import {
-  TJS_BLOCK,
   TJS_THREADS,
   candidates,
   captionPass,
-  openTransformersJs,
   pairedTiming,
   tokenStats,
+  transformersJsAgainst,
   writeScenes,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
@@ -156,32 +155,21 @@ export const captionSweepCommand: Command = {
         },
       ];
       if (withTjs) {
-        const maxNewTokens = captioner.model.manifest.maxLength - 1;
-        const pipe = await openTransformersJs(tjsDir, set.files[0]!, maxNewTokens);
-        try {
-          const texts: string[] = [];
-          const timing = await pairedTiming(
-            set.files,
-            async (f, i) => (texts[i] = await pipe.caption(f)),
-            captionWith(full),
-            { repeats: 1, block: TJS_BLOCK, onRepeat: tick },
-          );
-          const s = score(texts);
-          references.push({
-            rule: "transformers.js",
-            lambda: "",
-            ciderD: s.ciderD,
-            bleu4: s.bleu4,
-            rougeL: s.rougeL,
-            meanExitLayer: L,
-            countedSpeedup: 1,
-            measuredSpeedup: timing.speedup,
-            tokenAgreement: "",
-            ms: timing.aMs[0]!,
-          });
-        } finally {
-          await pipe.dispose();
-        }
+        const run = await transformersJsAgainst(captioner, tjsDir, set.files, captionWith(full));
+        tick();
+        const s = score(run.texts);
+        references.push({
+          rule: "transformers.js",
+          lambda: "",
+          ciderD: s.ciderD,
+          bleu4: s.bleu4,
+          rougeL: s.rougeL,
+          meanExitLayer: L,
+          countedSpeedup: 1,
+          measuredSpeedup: run.oursMs / run.tjsMs,
+          tokenAgreement: "",
+          ms: run.tjsMs,
+        });
       }
       progress.finish();
       const all = [...references, ...rows];
