@@ -34,7 +34,7 @@ export interface AppOptions {
 export interface BeemApp extends Express {
   /** Resolves when every model is loaded; rejects if one fails to load. */
   ready(): Promise<void>;
-  /** Stops taking requests (503), waits for queued work, frees the models. */
+  /** Stops taking requests (503), lets the requests already taken finish, frees the models. */
   close(): Promise<void>;
 }
 
@@ -150,10 +150,20 @@ export function createApp(options: AppOptions = {}): BeemApp {
     app.use("/metrics", bearerCheck(options.apiKey));
   }
   app.get("/metrics", metricsRoute(ctx));
-  v1.use((_req, _res, next) => {
+  // Requests past this point are counted, so that close() lets them finish first.
+  let inFlight = 0;
+  v1.use((_req, res, next) => {
     if (ctx.state === "closing")
       throw new HttpError("SHUTTING_DOWN", "The server is shutting down");
     if (ctx.state === "failed") throw new HttpError("NOT_READY", "The models failed to load");
+    inFlight++;
+    let counted = true;
+    const done = () => {
+      if (counted) inFlight--;
+      counted = false;
+    };
+    res.on("finish", done);
+    res.on("close", done);
     next();
   });
   v1.get("/models", modelsRoute(ctx));
@@ -194,6 +204,7 @@ export function createApp(options: AppOptions = {}): BeemApp {
   app.close = async () => {
     ctx.state = "closing";
     await loading.catch(() => {});
+    while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     await Promise.all([captionQueue.drained(), textQueue.drained()]);
     await ctx.models.caption?.dispose();
     await ctx.models.text?.dispose();

@@ -17,6 +17,9 @@ const app = createApp(config);
 const server = app.listen(config.port, config.host, () => {
   jsonLogger({ level: "info", msg: "listening", url: `http://${config.host}:${config.port}` });
 });
+// A client gets a minute to send its request (headers within 10 s), then the socket is closed.
+server.requestTimeout = 60_000;
+server.headersTimeout = 10_000;
 server.on("error", (error) => {
   jsonLogger({ level: "error", msg: "cannot listen", error: String(error) });
   process.exit(1);
