@@ -11,16 +11,16 @@ import {
   type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
-import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
+import { bundleCalibration } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { decodeBeams } from "./beam-decoder.js";
-import { CaptionModel } from "./caption-model.js";
+import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
 import { decodeGreedy, type GeneratedToken } from "./greedy-decoder.js";
 import { imageToPixels, type ImageInput, type ImageOptions } from "./image-input.js";
 import { ImageMemory, SequenceCache } from "./kv-cache.js";
 import { splitRows } from "./tensors.js";
 
-export type CaptionerLoadOptions = SessionOptions & ImageOptions;
+export type CaptionerLoadOptions = CaptionModelOptions & ImageOptions;
 
 export interface CaptionOptions {
   /** A policy to decide with. Default: the bundle's policy. */

@@ -8,7 +8,12 @@ export {
   type CaptionToken,
   type CaptionerLoadOptions,
 } from "./captioner.js";
-export { CaptionModel, type KeyValue, type StepOutput } from "./caption-model.js";
+export {
+  CaptionModel,
+  type CaptionModelOptions,
+  type KeyValue,
+  type StepOutput,
+} from "./caption-model.js";
 export { ImageMemory, SequenceCache, ensureCross, fillPending } from "./kv-cache.js";
 export { stepLayer, type SequenceStep } from "./layer-step.js";
 export {
