@@ -25,7 +25,7 @@ export interface AppOptions {
   readonly limits?: Partial<Limits>;
   /** When set, /v1/* and /metrics need `Authorization: Bearer <apiKey>`. Default: none. */
   readonly apiKey?: string;
-  /** onnxruntime intra-op threads per session. Default 1. */
+  /** onnxruntime intra-op threads per layer graph. Default 1 (the caption encoder uses two). */
   readonly threads?: number;
   /** Where structured logs go. Default: JSON lines on standard output. */
   readonly logger?: Logger;
