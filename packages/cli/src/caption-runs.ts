@@ -1,6 +1,7 @@
 // What caption-eval and caption-sweep share: held-out scenes written as image files (so timing
-// includes image decoding, as a user's request would), timed captioning passes, the token
-// statistics of a pass, and transformers.js' image-to-text pipeline on the same weights.
+// includes image decoding, as a user's request would), captioning passes, paired timing of two
+// ways of captioning, the token statistics of a pass, exit depth by scene difficulty, and
+// transformers.js' image-to-text pipeline on the same weights.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
