@@ -121,8 +121,8 @@ def main():
     model.eval()  # export restores each exported module's previous mode; make sure of eval
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.data, "tokenizer", name), os.path.join(args.out, name))
-    calibration = read_ids(os.path.join(args.data, "calibration.jsonl"))
-    dev = read_ids(os.path.join(args.data, "dev.jsonl"))
+    calibration = read_ids(os.path.join(args.data, "calibration.jsonl"), cfg.num_labels)
+    dev = read_ids(os.path.join(args.data, "dev.jsonl"), cfg.num_labels)
     with open(os.path.join(args.out, "golden.json"), "w") as f:
         json.dump({"source": "PyTorch, batch 1, no padding", "inputs": golden(model, calibration)}, f)
     exit_log(model, calibration, os.path.join(args.out, "calibration-exits.jsonl"))

@@ -16,7 +16,7 @@ from torch import nn
 from model import MultiExitClassifier, TextConfig, count_parameters, exit_loss_weights, warmup_cosine
 
 
-def read_ids(path):
+def read_ids(path, num_labels):
     if not os.path.exists(path):
         sys.exit(f"{path}: file not found (run pretokenize.ts first)")
     rows = []
@@ -27,8 +27,9 @@ def read_ids(path):
             row = json.loads(line)
             if not row.get("ids"):
                 sys.exit(f"{path}:{n}: empty ids")
-            if row.get("label") not in (0, 1):
-                sys.exit(f"{path}:{n}: bad label {row.get('label')!r}")
+            label = row.get("label")
+            if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < num_labels:
+                sys.exit(f"{path}:{n}: bad label {label!r} (expected 0 to {num_labels - 1})")
             rows.append((row["ids"], row["label"]))
     return rows
 
@@ -76,9 +77,9 @@ def main():
 
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    train = read_ids(os.path.join(args.data, "train.jsonl"))
-    calibration = read_ids(os.path.join(args.data, "calibration.jsonl"))
-    dev = read_ids(os.path.join(args.data, "dev.jsonl"))
+    train = read_ids(os.path.join(args.data, "train.jsonl"), args.num_labels)
+    calibration = read_ids(os.path.join(args.data, "calibration.jsonl"), args.num_labels)
+    dev = read_ids(os.path.join(args.data, "dev.jsonl"), args.num_labels)
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
         vocab_size = len(json.load(f)["model"]["vocab"])
     cfg = TextConfig(vocab_size=vocab_size, layers=args.layers, hidden=args.hidden, ffn=args.ffn,
