@@ -177,8 +177,8 @@ export class Captioner {
       for (const token of tokens[0]!) if (!token.end) yield this.#withText(token);
       return;
     }
-    const memory = await this.model.encode([pixels]);
-    const cache = SequenceCache.start(this.model, new ImageMemory(memory, this.numExits));
+    const { images } = await this.#encode([pixels]);
+    const cache = SequenceCache.start(this.model, images[0]!);
     for await (const step of decodeGreedy(this.model, [cache], createDecider(resolved.policy), {
       maxTokens: resolved.maxTokens,
     })) {
@@ -311,13 +311,18 @@ export class Captioner {
     return { policy: await this.policyFor(options), maxTokens, beams, lengthPenalty, trace };
   }
 
-  async #decode(pixels: Float32Array[], resolved: Resolved): Promise<Decoded> {
-    const model = this.model;
-    const t = performance.now();
-    const images = splitRows(await model.encode(pixels)).map(
+  /** The images through the encoder, each with its (still empty) cross-attention cache. */
+  async #encode(pixels: Float32Array[]): Promise<{ images: ImageMemory[]; encoderMs: number }> {
+    const started = performance.now();
+    const images = splitRows(await this.model.encode(pixels)).map(
       (memory) => new ImageMemory(memory, this.numExits),
     );
-    const encoderMs = performance.now() - t;
+    return { images, encoderMs: performance.now() - started };
+  }
+
+  async #decode(pixels: Float32Array[], resolved: Resolved): Promise<Decoded> {
+    const model = this.model;
+    const { images, encoderMs } = await this.#encode(pixels);
     const decider = createDecider(resolved.policy);
     const tokens: GeneratedToken[][] = images.map(() => []);
     if (resolved.beams === 1) {

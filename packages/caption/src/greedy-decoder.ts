@@ -64,8 +64,8 @@ export async function decodePosition(
   const runs: ExitRun[] = caches.map(() => decider.begin());
   const decisions: StepDecision[] = [];
   const logits: Float32Array[] = [];
-  const traces: StepDecision[][] = caches.map(() => []);
-  const summaries: ExitSummary[][] = caches.map(() => []);
+  const traces: StepDecision[][] | undefined = trace ? caches.map(() => []) : undefined;
+  const summaries: ExitSummary[][] | undefined = trace ? caches.map(() => []) : undefined;
   let running: { row: number; hidden: ort.Tensor }[] = embedded.map((hidden, row) => ({
     row,
     hidden,
@@ -82,10 +82,8 @@ export async function decodePosition(
       const out = outs[k]!;
       const summary = summarize(softmax(out.logits));
       const decision = runs[row]!.stepSummary(summary);
-      if (trace) {
-        traces[row]!.push(decision);
-        summaries[row]!.push(summary);
-      }
+      traces?.[row]!.push(decision);
+      summaries?.[row]!.push(summary);
       if (decision.exit) {
         decisions[row] = decision;
         logits[row] = out.logits;
@@ -103,7 +101,7 @@ export async function decodePosition(
         exitLayer: d.layer,
         confidence: d.confidence,
         end: d.prediction === eos,
-        ...(trace && { trace: traces[row]!, summaries: summaries[row]! }),
+        ...(traces && summaries && { trace: traces[row]!, summaries: summaries[row]! }),
       },
     })),
     logits,

@@ -63,6 +63,18 @@ export async function captionPass(
   return { ms: performance.now() - started, results };
 }
 
+/** A runner that keeps each file's caption (decoding is deterministic: every pass gives the same). */
+export function recording(
+  captioner: Captioner,
+  options: CaptionOptions,
+): { run: Runner; results: CaptionResult[] } {
+  const results: CaptionResult[] = [];
+  return {
+    run: async (file, index) => (results[index] = await captioner.caption(file, options)),
+    results,
+  };
+}
+
 export interface PairedTiming {
   /** Per repeat, the total time of all files with each runner. */
   readonly aMs: number[];
@@ -122,24 +134,31 @@ export interface TokenStats {
   readonly tokenAgreement: number;
 }
 
+/** Mean exit layer over all the captions' generated tokens, end tokens included. */
+export function meanExitLayer(results: readonly CaptionResult[]): number {
+  let layers = 0;
+  let steps = 0;
+  for (const r of results) {
+    layers += r.meanExitLayer * (r.tokens.length + 1);
+    steps += r.tokens.length + 1;
+  }
+  return steps === 0 ? 0 : layers / steps;
+}
+
 export function tokenStats(
   early: readonly CaptionResult[],
   full: readonly CaptionResult[],
 ): TokenStats {
-  let steps = 0;
-  let layers = 0;
   let agree = 0;
   let compared = 0;
   early.forEach((r, i) => {
-    steps += r.tokens.length + 1;
-    layers += r.meanExitLayer * (r.tokens.length + 1);
     full[i]!.tokens.forEach((t, k) => {
       compared++;
       if (r.tokens[k]?.id === t.id) agree++;
     });
   });
   return {
-    meanExitLayer: steps === 0 ? 0 : layers / steps,
+    meanExitLayer: meanExitLayer(early),
     tokenAgreement: compared === 0 ? 1 : agree / compared,
   };
 }
@@ -161,16 +180,7 @@ export function exitLayerByDifficulty(
   );
   const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
   const third = Math.ceil(order.length / 3);
-  const mean = (indices: number[]) => {
-    let layers = 0;
-    let steps = 0;
-    for (const i of indices) {
-      const r = early[i]!;
-      layers += r.meanExitLayer * (r.tokens.length + 1);
-      steps += r.tokens.length + 1;
-    }
-    return steps === 0 ? NaN : layers / steps;
-  };
+  const mean = (indices: number[]) => meanExitLayer(indices.map((i) => early[i]!));
   return {
     easy: mean(order.slice(0, third)),
     medium: mean(order.slice(third, 2 * third)),

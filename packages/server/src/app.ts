@@ -67,7 +67,6 @@ export function createApp(options: AppOptions = {}): BeemApp {
     },
     state: "loading",
     captionQueue,
-    textQueue,
     captionBatcher: new Batcher<Buffer, CaptionRequestOptions, BatchCaption>(
       (images, choice) =>
         captionQueue.run(() => {
@@ -204,8 +203,8 @@ export function createApp(options: AppOptions = {}): BeemApp {
   app.close = async () => {
     ctx.state = "closing";
     await loading.catch(() => {});
+    // Queued work belongs to requests in flight, so this also drains the queues.
     while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
-    await Promise.all([captionQueue.drained(), textQueue.drained()]);
     await ctx.models.caption?.dispose();
     await ctx.models.text?.dispose();
   };

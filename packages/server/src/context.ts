@@ -7,6 +7,7 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { CaptionRequestOptions, PolicyOptions } from "./options.js";
 import type { WorkQueue } from "./queue.js";
+import { HttpError } from "./errors.js";
 
 export interface ServerContext {
   readonly limits: Limits;
@@ -15,9 +16,19 @@ export interface ServerContext {
   readonly serves: { readonly caption: boolean; readonly text: boolean };
   state: "loading" | "ready" | "failed" | "closing";
   readonly captionQueue: WorkQueue;
-  readonly textQueue: WorkQueue;
   readonly classifyBatcher: Batcher<string, PolicyOptions, Classification>;
   readonly captionBatcher: Batcher<Buffer, CaptionRequestOptions, BatchCaption>;
   readonly metrics: Metrics;
   readonly log: Logger;
+}
+
+/** The loaded model of a route: 404 if this server does not serve it, 503 while it loads. */
+export function requireModel<K extends keyof ServerContext["models"]>(
+  ctx: ServerContext,
+  kind: K,
+): NonNullable<ServerContext["models"][K]> {
+  const model = ctx.models[kind];
+  if (model !== undefined) return model;
+  if (!ctx.serves[kind]) throw new HttpError("NOT_FOUND", `This server serves no ${kind} model`);
+  throw new HttpError("NOT_READY", `The ${kind} model is still loading`);
 }

@@ -49,9 +49,4 @@ export class WorkQueue {
       else this.#running--;
     }
   }
-
-  /** Resolves once nothing runs or waits. */
-  async drained(): Promise<void> {
-    while (this.depth > 0) await new Promise((r) => setTimeout(r, 10));
-  }
 }

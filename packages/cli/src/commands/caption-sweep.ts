@@ -13,6 +13,7 @@ import {
   candidates,
   captionPass,
   pairedTiming,
+  recording,
   tokenStats,
   transformersJsAgainst,
   writeScenes,
@@ -95,7 +96,7 @@ export const captionSweepCommand: Command = {
     const captioner = await Captioner.load(modelDir);
     try {
       const withTjs = values["no-tjs"] !== true;
-      const total = 2 + rules.length * lambdas.length * (1 + repeats) + (withTjs ? 1 : 0);
+      const total = 1 + rules.length * lambdas.length * repeats + (withTjs ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
       const tick = () => progress.update(++done, total);
@@ -105,8 +106,7 @@ export const captionSweepCommand: Command = {
         tick();
         return p;
       };
-      await pass(full); // warm-up
-      const fullRun = await pass(full);
+      const fullRun = await pass(full); // also the warm-up
       const score = (texts: readonly string[]) =>
         scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
       const fullScores = score(fullRun.results.map((r) => r.text));
@@ -116,9 +116,8 @@ export const captionSweepCommand: Command = {
       const captionWith = (options: CaptionOptions) => (f: string) => captioner.caption(f, options);
       for (const rule of rules) {
         for (const lambda of lambdas) {
-          const early: CaptionOptions = { policy: await captioner.policyFor({ rule, lambda }) };
-          const run = await pass(early);
-          const timing = await pairedTiming(set.files, captionWith(early), captionWith(full), {
+          const run = recording(captioner, { policy: await captioner.policyFor({ rule, lambda }) });
+          const timing = await pairedTiming(set.files, run.run, captionWith(full), {
             repeats,
             onRepeat: tick,
           });

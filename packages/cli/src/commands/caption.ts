@@ -75,10 +75,8 @@ export const captionCommand: Command = {
         if (values.stream === true) {
           const image = group[0]!;
           try {
-            const tokens: string[] = [];
             io.stdout(`${image}:`);
             for await (const token of captioner.stream(image, options)) {
-              tokens.push(token.text);
               io.stdout(` ${token.text}[${token.exitLayer}]`);
             }
             io.stdout("\n");

@@ -3,7 +3,7 @@
 // image as server-sent events, with any error as the final event.
 import type { CaptionResult, CaptionToken, Captioner } from "@beem-ts/caption";
 import type { Request, Response } from "express";
-import type { ServerContext } from "../context.js";
+import { requireModel, type ServerContext } from "../context.js";
 import { HttpError, toErrorBody } from "../errors.js";
 import { readImageBody } from "../image-body.js";
 import { captionOptions, type CaptionRequestOptions } from "../options.js";
@@ -22,20 +22,10 @@ function resultJson(r: CaptionResult) {
   };
 }
 
-function requireCaptioner(ctx: ServerContext): Captioner {
-  const captioner = ctx.models.caption;
-  if (captioner === undefined) {
-    if (!ctx.serves.caption)
-      throw new HttpError("NOT_FOUND", "This server serves no caption model");
-    throw new HttpError("NOT_READY", "The caption model is still loading");
-  }
-  return captioner;
-}
-
 export function captionRoute(ctx: ServerContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
-    const captioner = requireCaptioner(ctx);
+    const captioner = requireModel(ctx, "caption");
     const body = await readImageBody(req, ctx.limits);
     const fields = { ...(req.query as Record<string, unknown>), ...body.fields };
     const options: CaptionRequestOptions = captionOptions(fields, {

@@ -1,19 +1,14 @@
 // POST /v1/classify: JSON {"texts": [...], "lambda"?, "rule"?, "full"?}. Concurrent requests
 // with the same options are classified as one batch, each text exiting at its own layer.
 import type { Request, Response } from "express";
-import type { ServerContext } from "../context.js";
-import { HttpError } from "../errors.js";
+import { requireModel, type ServerContext } from "../context.js";
 import { classifyRequest } from "../options.js";
 import { serverTiming } from "../timing.js";
 
 export function classifyRoute(ctx: ServerContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
-    const classifier = ctx.models.text;
-    if (classifier === undefined) {
-      if (!ctx.serves.text) throw new HttpError("NOT_FOUND", "This server serves no text model");
-      throw new HttpError("NOT_READY", "The text model is still loading");
-    }
+    const classifier = requireModel(ctx, "text");
     const { texts, options } = classifyRequest(req.body, ctx.limits);
     const model = classifier.manifest.id;
     const results = await ctx.classifyBatcher.add(texts, options);
