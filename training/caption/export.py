@@ -239,7 +239,8 @@ def main():
             "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx"}
                        for n in range(1, cfg.layers + 1)],
         },
-        "training": {"config": cfg.to_dict(), "epochs": ckpt["state"]["epoch"],
+        "training": {"config": cfg.to_dict(), "targets": ckpt["state"].get("targets", "all"),
+                     "epochs": ckpt["state"]["epoch"],
                      "trainingSeconds": round(ckpt["state"]["elapsed"]), "history": history},
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as f:

@@ -1,13 +1,13 @@
 // Renders scenes for caption training into a cache Python reads fast: DIR/images-S.u8 (N x S x S
 // x 3 RGB, resized as the runtime resizes) and DIR/captions.jsonl (five token-id lists per
-// scene, from the tokenizer the runtime uses). With --tokenizer-out, first builds that
+// scene, from the tokenizer the runtime uses, and which of them is the canonical caption). With --tokenizer-out, first builds that
 // word-level tokenizer from these scenes' captions.
 // Usage: tsx make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { generateScenes, renderScene } from "@beem-ts/scenes";
+import { canonicalReference, generateScenes, renderScene } from "@beem-ts/scenes";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { readFileSync } from "node:fs";
 import { buildWordTokenizer } from "./word-tokenizer.js";
@@ -69,7 +69,14 @@ for (const [k, scene] of scenes.entries()) {
   const raw = await sharp(png).resize(size, size, { fit: "fill" }).removeAlpha().raw().toBuffer();
   if (!images.write(raw)) await new Promise<void>((r) => images.once("drain", () => r()));
   const ids = scene.captions.map((c) => tokenizer.encode(c));
-  lines.push(JSON.stringify({ id: scene.id, objects: scene.objects.length, ids }));
+  lines.push(
+    JSON.stringify({
+      id: scene.id,
+      objects: scene.objects.length,
+      canonical: canonicalReference(scene.objects.length),
+      ids,
+    }),
+  );
   if ((k + 1) % 1000 === 0)
     console.log(`${k + 1}/${count} scenes, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -6,7 +6,8 @@
 #
 # Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
 # models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
-# SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 4),
+# SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 10),
+# TARGETS (canonical: each scene's canonical caption, the default; all: its five references),
 # PYTHON (default /usr/bin/python3).
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
@@ -16,12 +17,14 @@ WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"
 TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
 SCENES="${SCENES:-16000}"
-EPOCHS="${EPOCHS:-4}"
+EPOCHS="${EPOCHS:-10}"
+TARGETS="${TARGETS:-canonical}"
 ENCODER_EPOCHS="${ENCODER_EPOCHS:-6}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 for name in SCENES EPOCHS ENCODER_EPOCHS; do
   [[ "${!name}" =~ ^[1-9][0-9]*$ ]] || { echo "Expected $name to be an integer >= 1 but received \"${!name}\"" >&2; exit 2; }
 done
+[[ "$TARGETS" =~ ^(canonical|all)$ ]] || { echo "Expected TARGETS to be canonical or all but received \"$TARGETS\"" >&2; exit 2; }
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE ORT_DISABLE_TELEMETRY=1
 "$PYTHON" -c "import torch, onnx" 2>/dev/null || {
   echo "PyTorch and onnx are needed: apt-get install -y python3-torch python3-onnx libopenblas0-pthread" >&2
@@ -37,8 +40,8 @@ pnpm exec tsx caption/dump-layouts.ts --count "$SCENES" --seed 1 --out "$WORK/da
 pnpm exec tsx caption/dump-layouts.ts --count 500 --seed 2 --out "$WORK/data/val/layouts.jsonl"
 [ -f "$WORK/encoder.pt" ] ||
   (cd caption && "$PYTHON" pretrain_encoder.py --data "$WORK/data" --out "$WORK/encoder.pt" --epochs "$ENCODER_EPOCHS")
-echo "== decoder training on the frozen encoder's cached features ($EPOCHS epochs; resumes from $WORK/checkpoint.pt)"
-(cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS" --encoder "$WORK/encoder.pt")
+echo "== decoder training on the frozen encoder's cached features ($EPOCHS epochs, $TARGETS targets; resumes from $WORK/checkpoint.pt)"
+(cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS" --targets "$TARGETS" --encoder "$WORK/encoder.pt")
 echo "== export"
 (cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
 echo "== costs, calibration log (scenes of seed 3) and default policy"

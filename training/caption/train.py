@@ -2,6 +2,11 @@
 
 Checkpoints to RUN/checkpoint.pt every few minutes and after every epoch; resumes from it.
 Usage: /usr/bin/python3 train.py --data DIR --run RUN [--epochs 3] [--images-per-batch 32]
+    [--targets canonical|all]
+
+Targets: `canonical` (default) trains on each scene's canonical caption (objects left to right,
+then the background: every word follows from the image); `all` on its five references, whose
+differing templates leave the decoder unsure of the next word wherever the templates differ.
 """
 import argparse
 import json
@@ -31,6 +36,9 @@ def load_split(path, size):
             row = json.loads(line)
             if len(row.get("ids", [])) != 5 or any(not ids for ids in row["ids"]):
                 sys.exit(f"{captions_path}:{n}: expected five non-empty captions")
+            if row.get("canonical") not in range(5):
+                sys.exit(f"{captions_path}:{n}: expected the canonical caption's index (0-4); "
+                         "made by an older make-data.ts? Remake the data")
             rows.append(row)
     images = np.memmap(images_path, dtype=np.uint8, mode="r")
     if images.size != len(rows) * size * size * 3:
@@ -43,8 +51,13 @@ def pixels(images, index):
     return x.permute(0, 3, 1, 2).sub_(MEAN).div_(STD)
 
 
-def caption_batch(rows, index, cfg):
-    seqs = [[cfg.bos_id, *ids, cfg.eos_id] for i in index for ids in rows[i]["ids"]]
+def targets(row, which):
+    """The token-id lists a scene is trained on: its canonical caption, or all five references."""
+    return [row["ids"][row["canonical"]]] if which == "canonical" else row["ids"]
+
+
+def caption_batch(rows, index, cfg, which):
+    seqs = [[cfg.bos_id, *ids, cfg.eos_id] for i in index for ids in targets(rows[i], which)]
     width = max(len(s) for s in seqs)
     out = torch.full((len(seqs), width), cfg.pad_id, dtype=torch.long)
     for r, s in enumerate(seqs):
@@ -54,10 +67,12 @@ def caption_batch(rows, index, cfg):
 
 def losses(model, images, captions, cfg, memory=None):
     """Per-exit losses; with `memory` (cached, frozen encoder) the images are not encoded."""
+    n = len(images) if memory is None else len(memory)
+    per_image = captions.shape[0] // n
     if memory is None:
-        logits = model(images, captions[:, :-1], captions_per_image=5)
+        logits = model(images, captions[:, :-1], captions_per_image=per_image)
     else:
-        logits = model.decode(memory, captions[:, :-1], captions_per_image=5)
+        logits = model.decode(memory, captions[:, :-1], captions_per_image=per_image)
     target = captions[:, 1:]
     mask = target != cfg.pad_id
     ce = nn.functional.cross_entropy(
@@ -75,7 +90,7 @@ def encode_all(model, images, batch=200):
 
 
 @torch.no_grad()
-def evaluate(model, rows, images, cfg, count=500, memory=None):
+def evaluate(model, rows, images, cfg, which, count=500, memory=None):
     """Teacher-forced token accuracy of each exit and its agreement with the last exit."""
     model.eval()
     correct = torch.zeros(cfg.layers)
@@ -85,7 +100,7 @@ def evaluate(model, rows, images, cfg, count=500, memory=None):
         index = list(range(start, min(start + 50, count, len(rows))))
         cached = None if memory is None else memory[index]
         px = None if memory is not None else pixels(images, index)
-        _, logits, target, mask = losses(model, px, caption_batch(rows, index, cfg), cfg, cached)
+        _, logits, target, mask = losses(model, px, caption_batch(rows, index, cfg, which), cfg, cached)
         pred = logits.argmax(-1)
         correct += ((pred == target) & mask).sum((1, 2)).float()
         agree += ((pred == pred[-1]) & mask).sum((1, 2)).float()
@@ -105,6 +120,8 @@ def main():
     p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5)
     p.add_argument("--separate-heads", action="store_true", help="a projection per exit instead of the tied one")
+    p.add_argument("--targets", choices=("canonical", "all"), default="canonical",
+                   help="train on each scene's canonical caption (default) or on all five references")
     p.add_argument("--encoder", help="pre-trained encoder (pretrain_encoder.py): frozen, features cached")
     args = p.parse_args()
 
@@ -136,7 +153,8 @@ def main():
     weights = exit_loss_weights(cfg.layers)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "history": []}
+    per_image = 1 if args.targets == "canonical" else 5
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "history": [], "targets": args.targets}
     if os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path)
         if ckpt["config"] != cfg.to_dict():
@@ -145,6 +163,9 @@ def main():
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
+        if state.get("targets", "all") != args.targets:
+            sys.exit(f"{ckpt_path}: trained with --targets {state.get('targets', 'all')}, "
+                     f"not {args.targets}; resume with the same targets or use another --run")
         print(f"resumed at epoch {state['epoch'] + 1} step {state['step']}", flush=True)
     print(f"{sum(p.numel() for p in model.parameters())} parameters, {len(train_rows)} scenes, "
           f"{steps_per_epoch} steps/epoch", flush=True)
@@ -166,9 +187,11 @@ def main():
         for step in range(state["step"], steps_per_epoch):
             index = sorted(order[step * args.images_per_batch:(step + 1) * args.images_per_batch])
             if train_memory is None:
-                per_exit, _, _, _ = losses(model, pixels(train_images, index), caption_batch(train_rows, index, cfg), cfg)
+                per_exit, _, _, _ = losses(model, pixels(train_images, index),
+                                           caption_batch(train_rows, index, cfg, args.targets), cfg)
             else:
-                per_exit, _, _, _ = losses(model, None, caption_batch(train_rows, index, cfg), cfg, train_memory[index])
+                per_exit, _, _, _ = losses(model, None, caption_batch(train_rows, index, cfg, args.targets), cfg,
+                                          train_memory[index])
             loss = (per_exit * weights).sum()
             opt.zero_grad()
             loss.backward()
@@ -178,7 +201,7 @@ def main():
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
             state["step"] = step + 1
             if step % 50 == 0:
-                rate = (step + 1 - state.get("resumed_step", 0)) * args.images_per_batch * 5 / (time.time() - t0)
+                rate = (step + 1 - state.get("resumed_step", 0)) * args.images_per_batch * per_image / (time.time() - t0)
                 print(f"epoch {epoch + 1} step {step}/{steps_per_epoch} loss {running:.4f} "
                       f"exit losses {[round(x, 3) for x in per_exit.tolist()]} {rate:.0f} captions/s", flush=True)
             if time.time() - last_save > args.checkpoint_minutes * 60:
@@ -189,7 +212,7 @@ def main():
                 break
         state["elapsed"] += time.time() - last_save
         last_save = time.time()
-        accuracy, agreement = evaluate(model, val_rows, val_images, cfg, memory=val_memory)
+        accuracy, agreement = evaluate(model, val_rows, val_images, cfg, args.targets, memory=val_memory)
         record = {"epoch": epoch + 1, "seconds": round(state["elapsed"]), "val_token_accuracy": accuracy,
                   "val_agreement_with_last": agreement}
         state["history"].append(record)

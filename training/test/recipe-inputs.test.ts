@@ -30,6 +30,11 @@ describe("recipe input checks", () => {
       /Expected EPOCHS to be an integer >= 1 but received "0"/,
     ],
     [
+      "training/caption/recipe.sh",
+      { TARGETS: "some" },
+      /Expected TARGETS to be canonical or all but received "some"/,
+    ],
+    [
       "training/text/recipe.sh",
       { EPOCHS: "-1" },
       /Expected EPOCHS to be an integer >= 1 but received "-1"/,

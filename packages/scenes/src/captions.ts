@@ -63,6 +63,19 @@ function list(phrases: readonly string[]): string {
 
 const NUMBER = ["", "one", "two", "three", "four"];
 
+/**
+ * Which of a scene's five references is its canonical caption: the objects from left to right,
+ * then the background ("a lion on a black background", "a dog face next to an apple on a blue
+ * background", "a picture of a dog face , a kite and an apple on a noisy red background"). Every
+ * word of it follows from the image, so a captioner trained on it alone is uncertain only where
+ * the image is; the caption recipe trains on it (`train.py --targets canonical`).
+ */
+export function canonicalReference(objects: number): number {
+  if (!Number.isInteger(objects) || objects < 1 || objects > 4)
+    throw new RangeError(`Expected 1 to 4 objects but received ${objects}`);
+  return objects === 1 ? 1 : 3;
+}
+
 /** Five captions, lower case, words separated by single spaces (commas as their own token). */
 export function sceneCaptions(layout: SceneLayout): [string, string, string, string, string] {
   const bg = backgroundPhrase(layout.background);

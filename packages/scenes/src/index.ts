@@ -9,7 +9,7 @@ export {
   type LayoutOptions,
   type EmojiSet,
 } from "./layout.js";
-export { sceneCaptions } from "./captions.js";
+export { sceneCaptions, canonicalReference } from "./captions.js";
 export { renderScene, type RenderOptions } from "./render.js";
 export { CATALOG } from "./catalog.js";
 export { COLORS, COLOR_NAMES } from "./colors.js";

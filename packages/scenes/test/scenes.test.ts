@@ -1,6 +1,12 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { CATALOG, generateScene, generateScenes, renderScene } from "../src/index.js";
+import {
+  CATALOG,
+  canonicalReference,
+  generateScene,
+  generateScenes,
+  renderScene,
+} from "../src/index.js";
 
 describe("scene generator", () => {
   const scenes = generateScenes(7, 200);
@@ -57,6 +63,20 @@ describe("scene generator", () => {
     )!;
     const [left, right] = [...s.objects].sort((a, b) => a.x + a.size / 2 - (b.x + b.size / 2));
     expect(s.captions[0]).toMatch(new RegExp(`${left!.name} to the left of .*${right!.name}`));
+  });
+
+  it("has a canonical caption: the objects from left to right, then the background", () => {
+    for (const s of scenes) {
+      const caption = s.captions[canonicalReference(s.objects.length)]!;
+      const byX = [...s.objects].sort((a, b) => a.x + a.size / 2 - (b.x + b.size / 2));
+      const at = byX.map((o) => caption.indexOf(o.name));
+      expect(at.every((p) => p >= 0)).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+      expect(caption).toMatch(/ background$/);
+      expect(caption).toContain(s.background.colors[0]);
+    }
+    expect(() => canonicalReference(0)).toThrow(/Expected 1 to 4 objects but received 0/);
+    expect(() => canonicalReference(5)).toThrow(/received 5/);
   });
 
   it("renders at the layout's size, in PNG, JPEG and WebP", async () => {
