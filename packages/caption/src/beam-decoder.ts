@@ -7,7 +7,7 @@
 import type { Decider } from "@beem-ts/core";
 import type { CaptionModel } from "./caption-model.js";
 import { decodePosition, type GeneratedToken } from "./greedy-decoder.js";
-import type { SequenceCache } from "./kv-cache.js";
+import { CrossStacks, type SequenceCache } from "./kv-cache.js";
 
 export interface BeamOptions {
   readonly beams: number;
@@ -65,6 +65,7 @@ export async function decodeBeams(
   const normalised = (logProb: number, length: number) => logProb / Math.max(1, length) ** penalty;
   let beams: Beam[] = [{ cache: start, tokens: [], logProb: 0 }];
   const finished: BeamResult[] = [];
+  const stacks = new CrossStacks();
   for (let position = 0; position < options.maxTokens; position++) {
     const { tokens, logits } = await decodePosition(
       model,
@@ -73,6 +74,7 @@ export async function decodeBeams(
       position,
       decider,
       false,
+      stacks,
     );
     const candidates = beams.flatMap((beam, b) => {
       const logProbs = logSoftmax(logits[b]!);

@@ -12,7 +12,7 @@ import {
 } from "@beem-ts/core";
 import type { ort } from "@beem-ts/onnx";
 import type { CaptionModel } from "./caption-model.js";
-import type { SequenceCache } from "./kv-cache.js";
+import { CrossStacks, type SequenceCache } from "./kv-cache.js";
 import { stepLayer } from "./layer-step.js";
 import { splitRows } from "./tensors.js";
 
@@ -59,6 +59,7 @@ export async function decodePosition(
   position: number,
   decider: Decider,
   trace: boolean,
+  stacks: CrossStacks = new CrossStacks(),
 ): Promise<PositionResult> {
   const embedded = splitRows(await model.embed(previous, position));
   const runs: ExitRun[] = caches.map(() => decider.begin());
@@ -76,6 +77,7 @@ export async function decodePosition(
       layer,
       running.map((r) => caches[r.row]!),
       running.map((r) => r.hidden),
+      stacks,
     );
     const next: typeof running = [];
     running.forEach(({ row }, k) => {
@@ -121,6 +123,7 @@ export async function* decodeGreedy(
   const { bos } = model.manifest.tokens;
   let active = caches.map((_, i) => i);
   let previous = caches.map(() => bos);
+  const stacks = new CrossStacks();
   for (let position = 0; position < options.maxTokens && active.length > 0; position++) {
     const { tokens } = await decodePosition(
       model,
@@ -129,6 +132,7 @@ export async function* decodeGreedy(
       position,
       decider,
       options.trace === true,
+      stacks,
     );
     const out = tokens.map((t) => ({ sequence: active[t.sequence]!, token: t.token }));
     yield out;

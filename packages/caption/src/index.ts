@@ -14,7 +14,7 @@ export {
   type KeyValue,
   type StepOutput,
 } from "./caption-model.js";
-export { ImageMemory, SequenceCache, ensureCross, fillPending } from "./kv-cache.js";
+export { CrossStacks, ImageMemory, SequenceCache, ensureCross, fillPending } from "./kv-cache.js";
 export { stepLayer, type SequenceStep } from "./layer-step.js";
 export {
   decodeGreedy,

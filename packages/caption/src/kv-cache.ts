@@ -9,7 +9,11 @@ import { ort } from "@beem-ts/onnx";
 import type { CaptionModel, KeyValue } from "./caption-model.js";
 import { concatPositions, splitRows, stackRows } from "./tensors.js";
 
+let nextImageId = 0;
+
 export class ImageMemory {
+  /** Identifies this image among the images decoded together. */
+  readonly id = nextImageId++;
   /** The encoder's output for this image: 1 x M x D. */
   readonly memory: ort.Tensor;
   readonly #cross: (KeyValue | undefined)[];
@@ -45,6 +49,41 @@ export async function ensureCross(
   const keys = splitRows(kv.key);
   const values = splitRows(kv.value);
   missing.forEach((m, i) => m.setCross(layer, { key: keys[i]!, value: values[i]! }));
+}
+
+/**
+ * Cross-attention keys/values stacked for the rows of a layer run, kept per layer and per set
+ * of images (in row order) so that a batch does not copy them again at every position: at full
+ * depth every layer sees the same images position after position, with early exit the lower
+ * layers do and the upper ones see a few recurring subsets. The most recent `perLayer` stacks
+ * of each layer are kept.
+ */
+export class CrossStacks {
+  readonly #perLayer: number;
+  readonly #stacks = new Map<number, Map<string, KeyValue>>();
+
+  constructor(perLayer = 4) {
+    this.#perLayer = perLayer;
+  }
+
+  /** The layer's cross keys/values for these images, stacked in this order. */
+  get(layer: number, images: readonly ImageMemory[]): KeyValue {
+    const cross = images.map((m) => m.crossAt(layer)!);
+    if (images.length === 1) return cross[0]!;
+    let stacks = this.#stacks.get(layer);
+    if (stacks === undefined) this.#stacks.set(layer, (stacks = new Map()));
+    const id = images.map((m) => m.id).join(",");
+    let kv = stacks.get(id);
+    if (kv === undefined) {
+      kv = {
+        key: stackRows(cross.map((c) => c.key)),
+        value: stackRows(cross.map((c) => c.value)),
+      };
+      if (stacks.size >= this.#perLayer) stacks.delete(stacks.keys().next().value!);
+    } else stacks.delete(id);
+    stacks.set(id, kv); // most recent last
+    return kv;
+  }
 }
 
 export class SequenceCache {

@@ -3,7 +3,7 @@
 // head) for all of them. All sequences are at the same position (decoding runs in lockstep).
 import type { ort } from "@beem-ts/onnx";
 import type { CaptionModel } from "./caption-model.js";
-import { ensureCross, fillPending, type SequenceCache } from "./kv-cache.js";
+import { CrossStacks, ensureCross, fillPending, type SequenceCache } from "./kv-cache.js";
 import { splitRows, stackRows } from "./tensors.js";
 
 export interface SequenceStep {
@@ -18,6 +18,7 @@ export async function stepLayer(
   layer: number,
   caches: readonly SequenceCache[],
   hidden: readonly ort.Tensor[],
+  stacks: CrossStacks = new CrossStacks(),
 ): Promise<SequenceStep[]> {
   await fillPending(model, layer, caches);
   await ensureCross(
@@ -26,12 +27,14 @@ export async function stepLayer(
     caches.map((c) => c.image),
   );
   const past = caches.map((c) => c.pastAt(layer));
-  const cross = caches.map((c) => c.image.crossAt(layer)!);
   const out = await model.step(
     layer,
     stackRows(hidden),
     { key: stackRows(past.map((p) => p.key)), value: stackRows(past.map((p) => p.value)) },
-    { key: stackRows(cross.map((p) => p.key)), value: stackRows(cross.map((p) => p.value)) },
+    stacks.get(
+      layer,
+      caches.map((c) => c.image),
+    ),
   );
   const hiddenOut = splitRows(out.hidden);
   const keys = splitRows(out.key);
