@@ -16,7 +16,7 @@ import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
 import { decodeGreedy, type GeneratedToken } from "./greedy-decoder.js";
-import { imageToPixels, type ImageInput, type ImageOptions } from "./image-input.js";
+import { imageToPixels, PreparedImage, type ImageInput, type ImageOptions } from "./image-input.js";
 import { ImageMemory, SequenceCache } from "./kv-cache.js";
 import { splitRows } from "./tensors.js";
 
@@ -55,7 +55,10 @@ export interface CaptionResult {
   readonly meanExitLayer: number;
   /** Layers whose cross-attention keys/values were computed for this image. */
   readonly crossLayers: number;
-  /** Wall-clock times; for `captionBatch`, those of the whole batch. */
+  /**
+   * Wall-clock times; for `captionBatch`, those of the whole batch. `imageMs` is the time spent
+   * decoding images in this call (about 0 for prepared images).
+   */
   readonly timings: {
     readonly imageMs: number;
     readonly encoderMs: number;
@@ -276,6 +279,15 @@ export class Captioner {
   #withText(token: GeneratedToken): CaptionToken {
     const { end: _end, summaries: _summaries, ...rest } = token;
     return { ...rest, text: this.#vocabulary[token.id] ?? "" };
+  }
+
+  /**
+   * Decodes, resizes and normalises an image for this model ahead of captioning it (sharp works
+   * off the main thread, so this overlaps other images' decoding); throws the same errors as
+   * `caption` for an unreadable image.
+   */
+  async prepare(image: ImageInput): Promise<PreparedImage> {
+    return new PreparedImage(await this.#pixels(image), this.model.manifest.image);
   }
 
   async #pixels(image: ImageInput): Promise<Float32Array> {

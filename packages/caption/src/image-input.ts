@@ -13,8 +13,25 @@ export interface ImageOptions {
   readonly maxPixels?: number;
 }
 
-/** Encoded image bytes, or a path to read them from. */
-export type ImageInput = Buffer | Uint8Array | string;
+/**
+ * An image already decoded, resized and normalised for one model (`Captioner.prepare`): a
+ * server decodes each request's image as it arrives, off the main thread, while the previous
+ * batch runs, so that the batch does not wait for it.
+ */
+export class PreparedImage {
+  /** pixel_values: 3 x size x size, channel-first, normalised. */
+  readonly pixels: Float32Array;
+  /** The preprocessing it went through (the manifest's `image`). */
+  readonly spec: CaptionManifest["image"];
+
+  constructor(pixels: Float32Array, spec: CaptionManifest["image"]) {
+    this.pixels = pixels;
+    this.spec = spec;
+  }
+}
+
+/** Encoded image bytes, a path to read them from, or an image prepared for the model. */
+export type ImageInput = Buffer | Uint8Array | string | PreparedImage;
 
 /** The image as pixel_values: 3 x size x size, channel-first, normalised. */
 export async function imageToPixels(
@@ -22,6 +39,14 @@ export async function imageToPixels(
   spec: CaptionManifest["image"],
   options: ImageOptions = {},
 ): Promise<Float32Array> {
+  if (input instanceof PreparedImage) {
+    if (JSON.stringify(input.spec) !== JSON.stringify(spec))
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `The image was prepared for another model's input (${JSON.stringify(input.spec)}, this one takes ${JSON.stringify(spec)})`,
+      );
+    return input.pixels;
+  }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const size = spec.size;
   let raw: Buffer;

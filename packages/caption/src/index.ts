@@ -27,6 +27,7 @@ export { decodeBeams, type BeamOptions, type BeamResult } from "./beam-decoder.j
 export { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 export {
   imageToPixels,
+  PreparedImage,
   DEFAULT_MAX_PIXELS,
   type ImageInput,
   type ImageOptions,

@@ -8,6 +8,7 @@ import { generateScene, renderScene } from "@beem-ts/scenes";
 import {
   Captioner,
   ImageMemory,
+  PreparedImage,
   SequenceCache,
   decodeBeams,
   imageToPixels,
@@ -139,6 +140,29 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     });
     const first = batch[3]!.ok ? batch[3]!.result.text : "";
     expect(first).toBe((await captioner.caption(images[1]!)).text);
+  });
+
+  it("captions prepared images as it captions their bytes, and checks what they were prepared for", async () => {
+    const prepared = await Promise.all(images.slice(0, 3).map((i) => captioner.prepare(i)));
+    const fromPrepared = await captioner.captionBatch(prepared);
+    const fromBytes = await captioner.captionBatch(images.slice(0, 3));
+    expect(fromPrepared.map((e) => e.ok && e.result.text)).toEqual(
+      fromBytes.map((e) => e.ok && e.result.text),
+    );
+    expect((await captioner.caption(prepared[0]!)).text).toBe(
+      fromBytes[0]!.ok ? fromBytes[0]!.result.text : "",
+    );
+    await expect(captioner.prepare(Buffer.from("not an image"))).rejects.toMatchObject({
+      code: "UNSUPPORTED_IMAGE",
+    });
+    const other = new PreparedImage(prepared[0]!.pixels, {
+      ...prepared[0]!.spec,
+      size: prepared[0]!.spec.size * 2,
+    });
+    await expect(captioner.caption(other)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: /prepared for another model's input/,
+    });
   });
 
   it("beam search with one beam is greedy decoding", async () => {

@@ -1,7 +1,7 @@
 // createApp: the Express app over the caption and text runtimes. It starts loading the models
 // at once and answers 503 until they are loaded; it never listens (see main.ts).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
-import { Captioner, type BatchCaption } from "@beem-ts/caption";
+import { Captioner, type BatchCaption, type ImageInput } from "@beem-ts/caption";
 import { TextClassifier, type Classification } from "@beem-ts/text";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Batcher } from "./batcher.js";
@@ -67,7 +67,7 @@ export function createApp(options: AppOptions = {}): BeemApp {
     },
     state: "loading",
     captionQueue,
-    captionBatcher: new Batcher<Buffer, CaptionRequestOptions, BatchCaption>(
+    captionBatcher: new Batcher<ImageInput, CaptionRequestOptions, BatchCaption>(
       (images, choice) =>
         captionQueue.run(() => {
           ctx.metrics.captionBatchSize.observe(images.length);

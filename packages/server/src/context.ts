@@ -1,5 +1,5 @@
 // What the routes share: the loaded models, limits, queues, metrics and the logger.
-import type { BatchCaption, Captioner } from "@beem-ts/caption";
+import type { BatchCaption, Captioner, ImageInput } from "@beem-ts/caption";
 import type { Classification, TextClassifier } from "@beem-ts/text";
 import type { Batcher } from "./batcher.js";
 import type { Limits } from "./limits.js";
@@ -17,7 +17,7 @@ export interface ServerContext {
   state: "loading" | "ready" | "failed" | "closing";
   readonly captionQueue: WorkQueue;
   readonly classifyBatcher: Batcher<string, PolicyOptions, Classification>;
-  readonly captionBatcher: Batcher<Buffer, CaptionRequestOptions, BatchCaption>;
+  readonly captionBatcher: Batcher<ImageInput, CaptionRequestOptions, BatchCaption>;
   readonly metrics: Metrics;
   readonly log: Logger;
 }

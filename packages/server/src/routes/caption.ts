@@ -43,9 +43,11 @@ export function captionRoute(ctx: ServerContext) {
       return;
     }
     // Single-image greedy requests are batched with concurrent ones; the rest run as they come.
+    // A batched image is decoded on arrival (sharp, off the main thread), while the batch before
+    // it runs, so that its batch does not wait for it.
     const batchable = body.images.length === 1 && (options.beams ?? 1) === 1;
     const results = batchable
-      ? await ctx.captionBatcher.add(body.images, options)
+      ? await ctx.captionBatcher.add([await captioner.prepare(body.images[0]!)], options)
       : await ctx.captionQueue.run(() => captioner.captionBatch(body.images, options));
     for (const r of results) if (r.ok) observe(r.result.tokens.map((t) => t.exitLayer));
     // Waiting (batch window and queue) and inference (the batch's own time), in milliseconds.
