@@ -53,6 +53,17 @@ function bearerCheck(apiKey: string) {
   };
 }
 
+/** Each route's method, for 405 answers (GET routes also answer HEAD). */
+const ROUTE_METHODS: Readonly<Record<string, string>> = {
+  "/healthz": "GET",
+  "/readyz": "GET",
+  "/openapi.json": "GET",
+  "/metrics": "GET",
+  "/v1/models": "GET",
+  "/v1/caption": "POST",
+  "/v1/classify": "POST",
+};
+
 export function createApp(options: AppOptions = {}): BeemApp {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.logger ?? jsonLogger;
@@ -180,6 +191,11 @@ export function createApp(options: AppOptions = {}): BeemApp {
   app.use("/v1", v1);
 
   app.use((req) => {
+    const allowed = ROUTE_METHODS[req.path.replace(/\/$/, "")];
+    if (allowed !== undefined)
+      throw new HttpError("METHOD_NOT_ALLOWED", `${req.path} takes ${allowed}, not ${req.method}`, {
+        headers: { Allow: allowed === "GET" ? "GET, HEAD" : allowed },
+      });
     throw new HttpError("NOT_FOUND", `No route ${req.method} ${req.path.slice(0, 100)}`);
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -3,7 +3,7 @@ import { CALIBRATION_RULES } from "@beem-ts/core";
 
 const error = { $ref: "#/components/responses/Error" };
 const errorResponses = Object.fromEntries(
-  ["400", "401", "413", "415", "422", "429", "503"].map((status) => [status, error]),
+  ["400", "401", "405", "413", "415", "422", "429", "503"].map((status) => [status, error]),
 );
 const policyParams = [
   {

@@ -63,6 +63,25 @@ function checkKnown(fields: Record<string, unknown>, known: readonly string[]): 
   }
 }
 
+/**
+ * Options from the query string and from form fields, as one set. An option given in both
+ * places must have the same value there (which one was meant is not guessed).
+ */
+export function mergeOptionSources(
+  query: Record<string, unknown>,
+  form: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const [key, value] of Object.entries(form)) {
+    if (Object.hasOwn(query, key) && JSON.stringify(query[key]) !== JSON.stringify(value)) {
+      throw new HttpError(
+        "INVALID_OPTION",
+        `Option ${JSON.stringify(key.slice(0, 40))} is given both as a query parameter and as a form field, with different values; give it once`,
+      );
+    }
+  }
+  return { ...query, ...form };
+}
+
 function policyOptions(fields: Record<string, unknown>): PolicyOptions {
   const rule = single("rule", fields.rule);
   const lambda = single("lambda", fields.lambda);

@@ -159,6 +159,30 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     expect(after.texts - before.texts).toBe(texts.length);
   });
 
+  it("answers 405 with Allow for a known route and the wrong method, 404 for an unknown one", async () => {
+    const put = await request(app).put("/v1/caption").send("x");
+    expect(put.status).toBe(405);
+    expect(put.headers.allow).toBe("POST");
+    expect(put.body.error).toMatchObject({ code: "METHOD_NOT_ALLOWED", message: /takes POST/ });
+    const post = await request(app).post("/v1/models");
+    expect([post.status, post.headers.allow]).toEqual([405, "GET, HEAD"]);
+    expect((await request(app).get("/v1/nothing")).status).toBe(404);
+  });
+
+  it("refuses an option given as query parameter and form field with different values", async () => {
+    const clash = await request(app)
+      .post("/v1/caption?lambda=0.1")
+      .field("lambda", "0.2")
+      .attach("image", SCENE, "a.png");
+    expect(clash.status).toBe(422);
+    expect(clash.body.error.message).toMatch(/"lambda" is given both as a query parameter/);
+    const same = await request(app)
+      .post("/v1/caption?lambda=0.1")
+      .field("lambda", "0.1")
+      .attach("image", SCENE, "a.png");
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+  });
+
   it("lists models, reports health, readiness, metrics and the OpenAPI document", async () => {
     const models = await request(app).get("/v1/models");
     expect(models.body.models.map((m: { id: string }) => m.id)).toEqual([

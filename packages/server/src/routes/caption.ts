@@ -6,7 +6,7 @@ import type { Request, Response } from "express";
 import { requireModel, type ServerContext } from "../context.js";
 import { HttpError, toErrorBody } from "../errors.js";
 import { readImageBody } from "../image-body.js";
-import { captionOptions, type CaptionRequestOptions } from "../options.js";
+import { captionOptions, mergeOptionSources, type CaptionRequestOptions } from "../options.js";
 import { serverTiming } from "../timing.js";
 
 function tokenJson(t: CaptionToken) {
@@ -27,7 +27,7 @@ export function captionRoute(ctx: ServerContext) {
     const started = performance.now();
     const captioner = requireModel(ctx, "caption");
     const body = await readImageBody(req, ctx.limits);
-    const fields = { ...(req.query as Record<string, unknown>), ...body.fields };
+    const fields = mergeOptionSources(req.query as Record<string, unknown>, body.fields);
     const options: CaptionRequestOptions = captionOptions(fields, {
       maxTokens: captioner.model.manifest.maxLength - 1,
       maxBeams: ctx.limits.maxBeams,
