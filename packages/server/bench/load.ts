@@ -1,28 +1,33 @@
 // Load benchmark of the real server process (`src/main.ts`, loopback only) with autocannon:
 // requests/s and p50/p99 latency at 1, 8 and 32 concurrent clients for caption and classify,
-// early exit against full depth, side by side; a 32-client soak; resident memory before and
-// after 10,000 requests. Usage: pnpm --filter @beem-ts/server bench [--seconds 10]
-// [--soak-seconds 60] [--requests 10000] [--out results.json]
+// early exit against full depth, alternated round by round (medians of `--rounds`); a 32-client
+// soak; resident memory before and after 10,000 requests. Caption requests cycle through 64
+// held-out scenes (seed 1000), since identical images would all exit at the same layers.
+// Usage: pnpm --filter @beem-ts/server bench [--seconds 10] [--rounds 3] [--soak-seconds 60]
+// [--requests 10000] [--out results.json]
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { generateScenes, renderScene } from "@beem-ts/scenes";
 
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "10" },
+    rounds: { type: "string", default: "3" },
     "soak-seconds": { type: "string", default: "60" },
     requests: { type: "string", default: "10000" },
     out: { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
 const soakSeconds = Number(values["soak-seconds"]);
 const memoryRequests = Number(values.requests);
 const ROOT = resolve(import.meta.dirname, "../../..");
-const scene = readFileSync(resolve(ROOT, "examples/images/scene.png"));
+const scenes = await Promise.all(generateScenes(1000, 64).map((s) => renderScene(s)));
 // Sentences written for this benchmark, short and long, clear and mixed.
 const texts = [
   "a warm, funny and beautifully acted film",
@@ -85,15 +90,17 @@ interface Run {
 }
 
 function requestFor(route: string, full: boolean): autocannon.Options {
+  let k = 0;
   if (route === "caption") {
     return {
       url: `${base}/v1/caption${full ? "?full=true" : ""}`,
       method: "POST",
       headers: { "content-type": "image/png" },
-      body: scene,
+      requests: [
+        { setupRequest: (req) => ({ ...req, body: scenes[k++ % scenes.length] as Buffer }) },
+      ],
     };
   }
-  let k = 0;
   return {
     url: `${base}/v1/classify`,
     method: "POST",
@@ -123,13 +130,38 @@ async function load(route: string, full: boolean, clients: number, duration: num
   };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1
+    ? s[(s.length - 1) / 2]!
+    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+// Full depth and early exit alternate round by round (which goes first alternates too), so that
+// the machine's drift hits both alike; each figure is the median over the rounds.
 const runs: Run[] = [];
 for (const route of ["caption", "classify"]) {
   for (const clients of [1, 8, 32]) {
-    for (const full of [true, false]) {
-      const run = await load(route, full, clients, seconds);
-      runs.push(run);
-      process.stderr.write(`${JSON.stringify(run)}\n`);
+    const byMode = new Map<boolean, Run[]>([
+      [true, []],
+      [false, []],
+    ]);
+    for (let round = 0; round < rounds; round++) {
+      for (const full of round % 2 === 0 ? [true, false] : [false, true]) {
+        const run = await load(route, full, clients, seconds);
+        byMode.get(full)!.push(run);
+        process.stderr.write(`round ${round + 1}: ${JSON.stringify(run)}\n`);
+      }
+    }
+    for (const [, all] of byMode) {
+      runs.push({
+        ...all[0]!,
+        requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
+        p50: median(all.map((r) => r.p50)),
+        p99: median(all.map((r) => r.p99)),
+        non2xx: all.reduce((n, r) => n + r.non2xx, 0),
+        errors5xx: all.reduce((n, r) => n + r.errors5xx, 0),
+      });
     }
   }
 }
@@ -178,7 +210,9 @@ const memory = {
   growthMb: after - before,
 };
 console.log(table);
-console.log(`\nearly-exit throughput over full depth: ${ratios.join("; ")}`);
+console.log(
+  `\nearly-exit throughput over full depth (medians of ${rounds} rounds): ${ratios.join("; ")}`,
+);
 console.log(
   `\nresident memory: ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB after ${memory.requests} more requests (${memory.non2xx} non-2xx); growth ${memory.growthMb.toFixed(1)} MB`,
 );
