@@ -83,6 +83,7 @@ def main():
     for epoch in range(args.epochs):
         model.train()
         order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(epoch)).tolist()
+        epoch_started = time.time()
         for step in range(steps):
             index = sorted(order[step * args.batch:(step + 1) * args.batch])
             cell_logits, present_logits = model(pixels(images, index))
@@ -93,7 +94,7 @@ def main():
             sched.step()
             if step % 50 == 0:
                 print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.4f} "
-                      f"{(step + 1) * args.batch / (time.time() - started) if epoch == 0 else 0:.0f} img/s", flush=True)
+                      f"{(step + 1) * args.batch / (time.time() - epoch_started):.0f} img/s", flush=True)
         model.eval()
         with torch.no_grad():
             hits, objects, exact = 0, 0, 0
