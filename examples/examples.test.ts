@@ -27,7 +27,7 @@ describe("examples", () => {
     const r = await run("../scripts/demo.ts");
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(
-      /^early exit: "a kite to the left of a shamrock"\n {2}(\S+\[[1-6]\] ?)+\n {2}mean exit layer \d\.\d\d of 6, [\d.]+ ms\nfull depth: "a kite to the left of a shamrock" \([\d.]+ ms\)$/m,
+      /^early exit: "a kite next to a shamrock on a gray background"\n {2}(\S+\[[1-6]\] ?)+\n {2}mean exit layer \d\.\d\d of 6, [\d.]+ ms\nfull depth: "a kite next to a shamrock on a gray background" \([\d.]+ ms\)$/m,
     );
   });
 
@@ -45,7 +45,7 @@ describe("examples", () => {
     const r = await run("caption-image.ts", [resolve(here, "images/scene.png"), "0.05"]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(
-      /^lambda 0\.05: .*kite.*\n(\S+\[[1-6]\] ?)+\nmean exit layer [\d.]+ of 6\nfull depth: a kite to the left of a shamrock\n/m,
+      /^lambda 0\.05: .*kite.*\n(\S+\[[1-6]\] ?)+\nmean exit layer [\d.]+ of 6\nfull depth: a kite next to a shamrock on a gray background\n/m,
     );
   });
 

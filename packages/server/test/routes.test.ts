@@ -46,7 +46,7 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
       /wait;dur=[\d.]+, inference;dur=[\d.]+, total;dur=[\d.]+/,
     );
     expect(r.body.model).toBe("caption-beem");
-    expect(r.body.caption).toBe("a kite to the left of a shamrock");
+    expect(r.body.caption).toBe("a kite next to a shamrock on a gray background");
     expect(r.body.tokens.map((t: { text: string }) => t.text).join(" ")).toBe(r.body.caption);
     for (const t of r.body.tokens) expect(t.exitLayer).toBeGreaterThanOrEqual(1);
     const full = await request(app)
