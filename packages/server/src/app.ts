@@ -69,6 +69,23 @@ export function createApp(options: AppOptions = {}): BeemApp {
   const log = options.logger ?? jsonLogger;
   const captionQueue = new WorkQueue({ maxWaiting: limits.maxQueue });
   const textQueue = new WorkQueue({ maxWaiting: limits.maxQueue });
+  const batching = { windowMs: limits.batchWindowMs, maxWaiting: limits.maxQueue };
+  const captionBatcher = new Batcher<ImageInput, CaptionRequestOptions, BatchCaption>(
+    (images, choice) =>
+      captionQueue.run(() => {
+        ctx.metrics.captionBatchSize.observe(images.length);
+        return ctx.models.caption!.captionBatch(images, choice);
+      }),
+    { ...batching, maxBatch: limits.maxCaptionBatch },
+  );
+  const classifyBatcher = new Batcher<string, PolicyOptions, Classification>(
+    (texts, choice) =>
+      textQueue.run(() => {
+        ctx.metrics.classifyBatchSize.observe(texts.length);
+        return ctx.models.text!.classify(texts, { ...choice, batchSize: limits.maxBatch });
+      }),
+    { ...batching, maxBatch: limits.maxBatch },
+  );
   const ctx: ServerContext = {
     limits,
     models: {},
@@ -78,25 +95,14 @@ export function createApp(options: AppOptions = {}): BeemApp {
     },
     state: "loading",
     captionQueue,
-    captionBatcher: new Batcher<ImageInput, CaptionRequestOptions, BatchCaption>(
-      (images, choice) =>
-        captionQueue.run(() => {
-          ctx.metrics.captionBatchSize.observe(images.length);
-          return ctx.models.caption!.captionBatch(images, choice);
-        }),
-      { windowMs: limits.batchWindowMs, maxBatch: limits.maxCaptionBatch },
-    ),
-    classifyBatcher: new Batcher<string, PolicyOptions, Classification>(
-      (texts, choice) =>
-        textQueue.run(() => {
-          ctx.metrics.classifyBatchSize.observe(texts.length);
-          return ctx.models.text!.classify(texts, { ...choice, batchSize: limits.maxBatch });
-        }),
-      { windowMs: limits.batchWindowMs, maxBatch: limits.maxBatch },
-    ),
+    captionBatcher,
+    classifyBatcher,
     metrics: createMetrics({
       maxLayers: 32,
-      queues: { caption: () => captionQueue.depth, text: () => textQueue.depth },
+      queues: {
+        caption: () => captionQueue.depth + captionBatcher.waiting,
+        text: () => textQueue.depth + classifyBatcher.waiting,
+      },
     }),
     log,
   };

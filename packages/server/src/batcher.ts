@@ -1,11 +1,24 @@
-// Concurrent requests with the same options are merged into one batch (within `windowMs`, up to
-// `maxBatch` items: texts to classify, images to caption) and run together; each item still
-// exits at its own layers. Each request gets back its own items' results.
+// Dynamic batching of concurrent requests (texts to classify, images to caption): one batch runs
+// at a time, and requests that arrive meanwhile wait and go together in the next batch, which
+// starts as soon as the running one ends. When nothing is running, the first request waits
+// `windowMs` for company, unless its batch is already full. Only requests with the same options
+// share a batch; each item still exits at its own layers, and each request gets back its own
+// items' results.
+//
+// Flushing on a timer alone (whatever arrived within a few milliseconds, then into a queue)
+// fragments under load: requests reach the server spread out, so batches of one or two queue up
+// behind the running batch while the requests that could have joined them keep arriving.
+import { HttpError } from "./errors.js";
+
 export interface BatcherOptions {
-  /** How long the first request of a batch waits for others. Default 2 ms. */
+  /** How long the first request waits for others when no batch is running. Default 2 ms. */
   readonly windowMs?: number;
-  /** Most texts in one batch; a full batch runs at once. Default 64. */
+  /** Most items in one batch (a single larger request runs alone). Default 64. */
   readonly maxBatch?: number;
+  /** Requests allowed to wait while a batch runs; beyond that, QUEUE_FULL (429). Default 64. */
+  readonly maxWaiting?: number;
+  /** Seconds suggested to the client in Retry-After. Default 1. */
+  readonly retryAfterSeconds?: number;
 }
 
 interface Waiting<T, R> {
@@ -14,63 +27,105 @@ interface Waiting<T, R> {
   reject(error: unknown): void;
 }
 
-interface Pending<T, R> {
+interface Pending<T, K, R> {
+  readonly key: K;
   readonly requests: Waiting<T, R>[];
-  size: number;
-  timer: NodeJS.Timeout;
 }
 
 export class Batcher<T, K, R> {
   readonly #run: (items: T[], key: K) => Promise<R[]>;
   readonly #windowMs: number;
   readonly #maxBatch: number;
-  readonly #pending = new Map<string, Pending<T, R>>();
+  readonly #maxWaiting: number;
+  readonly #retryAfter: number;
+  /** Waiting requests by options, oldest options first (a Map keeps insertion order). */
+  readonly #pending = new Map<string, Pending<T, K, R>>();
+  #waiting = 0;
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(run: (items: T[], key: K) => Promise<R[]>, options: BatcherOptions = {}) {
     this.#run = run;
     this.#windowMs = options.windowMs ?? 2;
     this.#maxBatch = options.maxBatch ?? 64;
+    this.#maxWaiting = options.maxWaiting ?? 64;
+    this.#retryAfter = options.retryAfterSeconds ?? 1;
+  }
+
+  /** Requests waiting for a batch (not counting the one running). */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   add(items: readonly T[], key: K): Promise<R[]> {
+    if (this.#running && this.#waiting >= this.#maxWaiting) {
+      return Promise.reject(
+        new HttpError("QUEUE_FULL", "The server is busy; try again shortly", {
+          headers: { "Retry-After": String(this.#retryAfter) },
+        }),
+      );
+    }
     const id = JSON.stringify(key);
     return new Promise<R[]>((resolve, reject) => {
-      let batch = this.#pending.get(id);
-      if (batch !== undefined && batch.size + items.length > this.#maxBatch) {
-        this.#flush(id, key);
-        batch = undefined;
-      }
-      if (batch === undefined) {
-        batch = {
-          requests: [],
-          size: 0,
-          timer: setTimeout(() => this.#flush(id, key), this.#windowMs),
-        };
-        this.#pending.set(id, batch);
-      }
-      batch.requests.push({ items, resolve, reject });
-      batch.size += items.length;
-      if (batch.size >= this.#maxBatch) this.#flush(id, key);
+      let pending = this.#pending.get(id);
+      if (pending === undefined) this.#pending.set(id, (pending = { key, requests: [] }));
+      pending.requests.push({ items, resolve, reject });
+      this.#waiting++;
+      this.#schedule();
     });
   }
 
-  #flush(id: string, key: K): void {
-    const batch = this.#pending.get(id);
-    if (batch === undefined) return;
-    this.#pending.delete(id);
-    clearTimeout(batch.timer);
-    const items = batch.requests.flatMap((r) => r.items);
-    this.#run(items, key).then(
-      (results) => {
-        let offset = 0;
-        for (const r of batch.requests) {
-          r.resolve(results.slice(offset, offset + r.items.length));
-          offset += r.items.length;
-        }
-      },
-      (error: unknown) => {
-        for (const r of batch.requests) r.reject(error);
-      },
-    );
+  /** With no batch running: start now if a batch is full, else after the window. */
+  #schedule(): void {
+    if (this.#running) return;
+    const full = [...this.#pending.values()].some((p) => size(p.requests) >= this.#maxBatch);
+    if (full) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      void this.#next();
+    } else if (this.#timer === undefined && this.#pending.size > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        void this.#next();
+      }, this.#windowMs);
+    }
   }
+
+  /** Runs the oldest options' waiting requests (up to maxBatch items), then the next batch. */
+  async #next(): Promise<void> {
+    const [id, pending] = this.#pending.entries().next().value ?? [];
+    if (id === undefined || pending === undefined) return;
+    const batch: Waiting<T, R>[] = [];
+    let items = 0;
+    while (pending.requests.length > 0) {
+      const n = pending.requests[0]!.items.length;
+      if (batch.length > 0 && items + n > this.#maxBatch) break;
+      batch.push(pending.requests.shift()!);
+      items += n;
+    }
+    if (pending.requests.length === 0) this.#pending.delete(id);
+    this.#waiting -= batch.length;
+    this.#running = true;
+    try {
+      const results = await this.#run(
+        batch.flatMap((r) => r.items),
+        pending.key,
+      );
+      let offset = 0;
+      for (const r of batch) {
+        r.resolve(results.slice(offset, offset + r.items.length));
+        offset += r.items.length;
+      }
+    } catch (error) {
+      for (const r of batch) r.reject(error);
+    } finally {
+      this.#running = false;
+    }
+    // Requests that arrived meanwhile have waited long enough: no window for them.
+    if (this.#pending.size > 0) void this.#next();
+  }
+}
+
+function size(requests: readonly { items: readonly unknown[] }[]): number {
+  return requests.reduce((n, r) => n + r.items.length, 0);
 }

@@ -18,7 +18,7 @@ export interface Limits {
   readonly batchWindowMs: number;
   /** Most texts classified in one batch. Default 64. */
   readonly maxBatch: number;
-  /** Most images captioned in one batch (single-image greedy requests). Default 8. */
+  /** Most images captioned in one batch (single-image greedy requests). Default 16. */
   readonly maxCaptionBatch: number;
 }
 
@@ -32,5 +32,5 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueue: 64,
   batchWindowMs: 2,
   maxBatch: 64,
-  maxCaptionBatch: 8,
+  maxCaptionBatch: 16,
 };
