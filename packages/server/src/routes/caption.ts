@@ -43,8 +43,8 @@ export function captionRoute(ctx: ServerContext) {
       return;
     }
     // Single-image greedy requests are batched with concurrent ones; the rest run as they come.
-    // A batched image is decoded on arrival (sharp, off the main thread), while the batch before
-    // it runs, so that its batch does not wait for it.
+    // A batched image is decoded on arrival (sharp, off the main thread), so that an unreadable
+    // one is refused before it joins a batch and the batch starts with its pixels ready.
     const batchable = body.images.length === 1 && (options.beams ?? 1) === 1;
     const results = batchable
       ? await ctx.captionBatcher.add([await captioner.prepare(body.images[0]!)], options)
