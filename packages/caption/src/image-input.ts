@@ -14,9 +14,8 @@ export interface ImageOptions {
 }
 
 /**
- * An image already decoded, resized and normalised for one model (`Captioner.prepare`): a
- * server decodes each request's image as it arrives, off the main thread, while the previous
- * batch runs, so that the batch does not wait for it.
+ * An image already decoded, resized and normalised for one model (`Captioner.prepare`), e.g. by
+ * a server as each request arrives, before the request joins a batch.
  */
 export class PreparedImage {
   /** pixel_values: 3 x size x size, channel-first, normalised. */

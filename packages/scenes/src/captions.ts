@@ -1,5 +1,6 @@
 // Five reference captions per scene, from different templates and word orders (like COCO's
 // five human references).
+import { BeemError } from "@beem-ts/core";
 import type { Background, SceneLayout, SceneObject } from "./layout.js";
 
 /** Nouns that take another determiner than "a"/"an". */
@@ -72,7 +73,7 @@ const NUMBER = ["", "one", "two", "three", "four"];
  */
 export function canonicalReference(objects: number): number {
   if (!Number.isInteger(objects) || objects < 1 || objects > 4)
-    throw new RangeError(`Expected 1 to 4 objects but received ${objects}`);
+    throw new BeemError("INVALID_ARGUMENT", `Expected 1 to 4 objects but received ${objects}`);
   return objects === 1 ? 1 : 3;
 }
 

@@ -38,7 +38,7 @@ export class Batcher<T, K, R> {
   readonly #maxBatch: number;
   readonly #maxWaiting: number;
   readonly #retryAfter: number;
-  /** Waiting requests by options, oldest options first (a Map keeps insertion order). */
+  /** Waiting requests by options, next to run first (a Map keeps insertion order). */
   readonly #pending = new Map<string, Pending<T, K, R>>();
   #waiting = 0;
   #running = false;
@@ -91,7 +91,7 @@ export class Batcher<T, K, R> {
     }
   }
 
-  /** Runs the oldest options' waiting requests (up to maxBatch items), then the next batch. */
+  /** Runs the next options' waiting requests (up to maxBatch items), then the next batch. */
   async #next(): Promise<void> {
     const [id, pending] = this.#pending.entries().next().value ?? [];
     if (id === undefined || pending === undefined) return;
@@ -103,7 +103,9 @@ export class Batcher<T, K, R> {
       batch.push(pending.requests.shift()!);
       items += n;
     }
-    if (pending.requests.length === 0) this.#pending.delete(id);
+    // Options with requests left go to the back, so that other options' requests get their turn.
+    this.#pending.delete(id);
+    if (pending.requests.length > 0) this.#pending.set(id, pending);
     this.#waiting -= batch.length;
     this.#running = true;
     try {

@@ -59,6 +59,17 @@ describe("Batcher", () => {
     expect(await Promise.all(done)).toEqual([[10], [20], [30], [40], [50], [60]]);
   });
 
+  it("takes turns between options, so that one kind of request cannot starve another", async () => {
+    const { batches, run, release } = gatedRunner();
+    const b = new Batcher(run, { windowMs: 1, maxBatch: 1 });
+    const done = [b.add([1], "a")];
+    await tick();
+    done.push(b.add([2], "a"), b.add([3], "a"), b.add([4], "b"));
+    for (let i = 0; i < 4; i++) await release();
+    expect(batches.map((x) => `${x.key}${x.items[0]}`)).toEqual(["a1", "a2", "b4", "a3"]);
+    expect(await Promise.all(done)).toEqual([[10], [20], [30], [40]]);
+  });
+
   it("refuses with QUEUE_FULL and Retry-After when too many requests wait", async () => {
     const { run, release } = gatedRunner();
     const b = new Batcher(run, { windowMs: 1, maxWaiting: 1, retryAfterSeconds: 3 });
