@@ -283,8 +283,7 @@ export class Captioner {
 
   /**
    * Decodes, resizes and normalises an image for this model ahead of captioning it (sharp works
-   * off the main thread, so this overlaps other images' decoding); throws the same errors as
-   * `caption` for an unreadable image.
+   * off the main thread); throws the same errors as `caption` for an unreadable image.
    */
   async prepare(image: ImageInput): Promise<PreparedImage> {
     return new PreparedImage(await this.#pixels(image), this.model.manifest.image);
