@@ -22,10 +22,18 @@ const { values } = parseArgs({
     out: { type: "string" },
   },
 });
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const soakSeconds = Number(values["soak-seconds"]);
-const memoryRequests = Number(values.requests);
+function positiveInteger(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`Expected --${name} to be an integer >= 1 but received ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return n;
+}
+const seconds = positiveInteger("seconds", values.seconds);
+const rounds = positiveInteger("rounds", values.rounds);
+const soakSeconds = positiveInteger("soak-seconds", values["soak-seconds"]);
+const memoryRequests = positiveInteger("requests", values.requests);
 const ROOT = resolve(import.meta.dirname, "../../..");
 const scenes = await Promise.all(generateScenes(1000, 64).map((s) => renderScene(s)));
 // Sentences written for this benchmark, short and long, clear and mixed.
