@@ -1,7 +1,7 @@
 // Renders scenes for caption training into a cache Python reads fast: DIR/images-S.u8 (N x S x S
 // x 3 RGB, resized as the runtime resizes) and DIR/captions.jsonl (five token-id lists per
-// scene, from the tokenizer the runtime uses, and which of them is the canonical caption). With --tokenizer-out, first builds that
-// word-level tokenizer from these scenes' captions.
+// scene, from the tokenizer the runtime uses, and which of them is the canonical caption). With
+// --tokenizer-out, first builds that word-level tokenizer from these scenes' captions.
 // Usage: tsx make-data.ts --count N --seed S --out DIR [--size 96] [--tokenizer DIR | --tokenizer-out DIR]
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
