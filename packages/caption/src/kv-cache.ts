@@ -68,13 +68,13 @@ export class CrossStacks {
 
   /** The layer's cross keys/values for these images, stacked in this order. */
   get(layer: number, images: readonly ImageMemory[]): KeyValue {
-    const cross = images.map((m) => m.crossAt(layer)!);
-    if (images.length === 1) return cross[0]!;
+    if (images.length === 1) return images[0]!.crossAt(layer)!;
     let stacks = this.#stacks.get(layer);
     if (stacks === undefined) this.#stacks.set(layer, (stacks = new Map()));
     const id = images.map((m) => m.id).join(",");
     let kv = stacks.get(id);
     if (kv === undefined) {
+      const cross = images.map((m) => m.crossAt(layer)!);
       kv = {
         key: stackRows(cross.map((c) => c.key)),
         value: stackRows(cross.map((c) => c.value)),

@@ -71,19 +71,18 @@ export class Batcher<T, K, R> {
       if (pending === undefined) this.#pending.set(id, (pending = { key, requests: [] }));
       pending.requests.push({ items, resolve, reject });
       this.#waiting++;
-      this.#schedule();
+      this.#schedule(pending);
     });
   }
 
-  /** With no batch running: start now if a batch is full, else after the window. */
-  #schedule(): void {
+  /** With no batch running: start now if `added` filled its batch, else after the window. */
+  #schedule(added: Pending<T, K, R>): void {
     if (this.#running) return;
-    const full = [...this.#pending.values()].some((p) => size(p.requests) >= this.#maxBatch);
-    if (full) {
+    if (added.requests.reduce((n, r) => n + r.items.length, 0) >= this.#maxBatch) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       void this.#next();
-    } else if (this.#timer === undefined && this.#pending.size > 0) {
+    } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         void this.#next();
@@ -126,8 +125,4 @@ export class Batcher<T, K, R> {
     // Requests that arrived meanwhile have waited long enough: no window for them.
     if (this.#pending.size > 0) void this.#next();
   }
-}
-
-function size(requests: readonly { items: readonly unknown[] }[]): number {
-  return requests.reduce((n, r) => n + r.items.length, 0);
 }
