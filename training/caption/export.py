@@ -24,6 +24,9 @@ from torch import nn
 from model import CaptionConfig, Captioner
 from train import MEAN, STD, load_split, pixels
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from bundle_graphs import complete_bundle  # noqa: E402
+
 OPSET = 17
 
 
@@ -270,7 +273,8 @@ def main():
         with open(os.path.join(args.tjs, name), "w") as f:
             json.dump(value, f, indent=2)
             f.write("\n")
-    print(f"exported {cfg.layers} layers to {args.out} and {args.tjs}; golden: {captions[:2]}")
+    complete_bundle(args.out)
+    print(f"exported {cfg.layers} layers and the fused graphs to {args.out}, and {args.tjs}; golden: {captions[:2]}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import torch
 from model import MultiExitClassifier, TextConfig
 from train import batches, read_ids
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from bundle_graphs import complete_bundle  # noqa: E402
+
 OPSET = 17
 
 
@@ -159,7 +162,8 @@ def main():
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    print(f"exported {cfg.layers} layers to {args.out}")
+    complete_bundle(args.out)
+    print(f"exported {cfg.layers} layers and the fused encoder to {args.out}")
 
 
 if __name__ == "__main__":
