@@ -53,15 +53,9 @@ export async function runRows(
     trace: options.trace === true ? [] : undefined,
     exits: options.keepExits === true ? [] : undefined,
   }));
-  let width = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(rows.length * width).fill(BigInt(padId));
-  const mask = new BigInt64Array(rows.length * width);
-  rows.forEach((r, b) => {
-    r.forEach((id, t) => {
-      ids[b * width + t] = BigInt(id);
-      mask[b * width + t] = 1n;
-    });
-  });
+  const padded = padRows(rows, padId);
+  const { ids, mask } = padded;
+  let width = padded.width;
   let hidden = await encoder.embed(ids, rows.length, width);
   let maskT = maskTensor(mask, rows.length, width);
   const results = new Array<RowResult>(rows.length);
@@ -114,4 +108,45 @@ export async function runRows(
     width = newWidth;
   }
   return results;
+}
+
+/**
+ * Full depth in one run of the bundle's fused graph (every layer, only the last exit head): the
+ * model as a conventional classifier runs it.
+ */
+export async function runFused(
+  encoder: MultiExitEncoder,
+  rows: readonly (readonly number[])[],
+): Promise<RowResult[]> {
+  const labels = encoder.manifest.labels.length;
+  const { ids, mask, width } = padRows(rows, encoder.manifest.tokenizer.padId);
+  const logits = await encoder.full(
+    new ort.Tensor("int64", ids, [rows.length, width]),
+    maskTensor(mask, rows.length, width),
+  );
+  return rows.map((_, k) => {
+    const probabilities = softmax(logits.subarray(k * labels, (k + 1) * labels));
+    return {
+      exitLayer: encoder.numExits,
+      prediction: summarize(probabilities).prediction,
+      probabilities,
+    };
+  });
+}
+
+/** Token-id rows padded to the longest: ids and attention mask, rows x width, row-major. */
+function padRows(
+  rows: readonly (readonly number[])[],
+  padId: number,
+): { ids: BigInt64Array; mask: BigInt64Array; width: number } {
+  const width = Math.max(...rows.map((r) => r.length));
+  const ids = new BigInt64Array(rows.length * width).fill(BigInt(padId));
+  const mask = new BigInt64Array(rows.length * width);
+  rows.forEach((r, b) => {
+    r.forEach((id, t) => {
+      ids[b * width + t] = BigInt(id);
+      mask[b * width + t] = 1n;
+    });
+  });
+  return { ids, mask, width };
 }

@@ -29,7 +29,15 @@ export interface TextManifest {
   readonly maxLength: number;
   readonly hiddenSize: number;
   readonly tokenizer: { readonly file: string; readonly config: string; readonly padId: number };
-  readonly graphs: { readonly embeddings: GraphSpec; readonly layers: readonly GraphSpec[] };
+  readonly graphs: {
+    readonly embeddings: GraphSpec;
+    readonly layers: readonly GraphSpec[];
+    /**
+     * Full depth in one graph: embeddings, every layer and only the last exit head
+     * (`input_ids`, `attention_mask` in; `logits` out). Without it full depth runs layer by layer.
+     */
+    readonly fused?: GraphSpec;
+  };
   readonly costs?: ExitCosts;
   /** Exit log of the calibration split (for fitting other rules and lambdas), relative to the bundle. */
   readonly calibrationLog?: string;
@@ -109,6 +117,14 @@ export async function readTextManifest(dir: string): Promise<TextManifest> {
     `field "graphs.layers" must list ${m.numExits} layers`,
   );
   m.graphs.layers.forEach((g, i) => checkGraph(g, `${path}: graphs.layers[${i}]`));
+  if (m.graphs.fused !== undefined) {
+    const fused = checkGraph(m.graphs.fused, `${path}: graphs.fused`);
+    check(
+      fused.inputs.length === 2 && fused.outputs.length >= 1,
+      `${path}: graphs.fused`,
+      `must list 2 inputs (token ids, attention mask) and the logits output`,
+    );
+  }
   if (m.costs !== undefined) {
     check(
       Array.isArray(m.costs.exits) &&

@@ -1,7 +1,9 @@
-// The bundle's graphs: embeddings, then one graph per layer fused with its exit head.
+// The bundle's graphs: embeddings, then one graph per layer fused with its exit head; and, where
+// the bundle has it, the whole encoder with only the last head in one graph (full depth as a
+// conventional classifier runs it).
 import { join } from "node:path";
 import { BeemError } from "@beem-ts/core";
-import { readTextManifest, type TextManifest } from "./manifest.js";
+import { readTextManifest, type GraphSpec, type TextManifest } from "./manifest.js";
 import { createSession, ort, type SessionOptions } from "@beem-ts/onnx";
 
 export interface LayerOutput {
@@ -16,25 +18,45 @@ export class MultiExitEncoder {
   readonly manifest: TextManifest;
   readonly #embeddings: ort.InferenceSession;
   readonly #layers: readonly ort.InferenceSession[];
+  readonly #fused: ort.InferenceSession | undefined;
   #disposed = false;
 
   private constructor(
     manifest: TextManifest,
     embeddings: ort.InferenceSession,
     layers: ort.InferenceSession[],
+    fused: ort.InferenceSession | undefined,
   ) {
     this.manifest = manifest;
     this.#embeddings = embeddings;
     this.#layers = layers;
+    this.#fused = fused;
   }
 
   static async load(dir: string, options: SessionOptions = {}): Promise<MultiExitEncoder> {
     const manifest = await readTextManifest(dir);
-    const embeddings = await createSession(join(dir, manifest.graphs.embeddings.file), options);
-    const layers: ort.InferenceSession[] = [];
-    for (const g of manifest.graphs.layers)
-      layers.push(await createSession(join(dir, g.file), options));
-    return new MultiExitEncoder(manifest, embeddings, layers);
+    const sessions: ort.InferenceSession[] = [];
+    const open = async (g: GraphSpec) => {
+      const session = await createSession(join(dir, g.file), options);
+      sessions.push(session);
+      checkSessionNames(session, g, join(dir, g.file));
+      return session;
+    };
+    try {
+      const embeddings = await open(manifest.graphs.embeddings);
+      const layers: ort.InferenceSession[] = [];
+      for (const g of manifest.graphs.layers) layers.push(await open(g));
+      const fused = manifest.graphs.fused && (await open(manifest.graphs.fused));
+      return new MultiExitEncoder(manifest, embeddings, layers, fused);
+    } catch (error) {
+      await Promise.all(sessions.map((s) => s.release()));
+      throw error;
+    }
+  }
+
+  /** Whether full depth runs as one fused graph (else layer by layer). */
+  get fused(): boolean {
+    return this.#fused !== undefined;
   }
 
   get numExits(): number {
@@ -63,10 +85,37 @@ export class MultiExitEncoder {
     return { hidden: out[g.outputs[0]!]!, logits: out[g.outputs[1]!]!.data as Float32Array };
   }
 
+  /** Full depth in one run of the fused graph: the last exit's logits, batch x labels. */
+  async full(ids: ort.Tensor, mask: ort.Tensor): Promise<Float32Array> {
+    this.#checkOpen();
+    const g = this.manifest.graphs.fused;
+    if (this.#fused === undefined || g === undefined)
+      throw new BeemError("INVALID_ARGUMENT", "The bundle has no fused full-depth graph");
+    const out = await this.#fused.run({ [g.inputs[0]!]: ids, [g.inputs[1]!]: mask });
+    return out[g.outputs[0]!]!.data as Float32Array;
+  }
+
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    await Promise.all([this.#embeddings, ...this.#layers].map((s) => s.release()));
+    const sessions = [this.#embeddings, ...this.#layers, ...(this.#fused ? [this.#fused] : [])];
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}
+
+/** INVALID_BUNDLE naming the file when a graph lacks an input or output the manifest lists. */
+function checkSessionNames(session: ort.InferenceSession, g: GraphSpec, path: string): void {
+  for (const [kind, listed, actual] of [
+    ["input", g.inputs, session.inputNames],
+    ["output", g.outputs, session.outputNames],
+  ] as const) {
+    const missing = listed.filter((name) => !actual.includes(name));
+    if (missing.length > 0) {
+      throw new BeemError(
+        "INVALID_BUNDLE",
+        `${path}: the graph has no ${kind} ${missing.map((n) => JSON.stringify(n)).join(", ")} (it has ${actual.join(", ")})`,
+      );
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type PolicyChoice,
 } from "@beem-ts/core";
 import { bundleError } from "./errors.js";
-import { runRows, type TraceStep } from "./layer-runner.js";
+import { runFused, runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
 import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
@@ -27,8 +27,16 @@ export interface ClassifyOptions {
   readonly rule?: CalibrationRule;
   /** Cost parameter for `rule`; default 0. With no `rule`, BEEM-A at this lambda. */
   readonly lambda?: number;
-  /** Run every layer (no early exit). Default false. */
+  /**
+   * Run every layer (no early exit). Default false. Full depth runs the bundle's fused graph
+   * (one run, only the last head) where it has one, unless `layerByLayer` or `trace` is set.
+   */
   readonly full?: boolean;
+  /**
+   * Run full depth layer by layer, every exit head computed, even where the bundle has a fused
+   * graph (to measure what the fused graph saves). Default false.
+   */
+  readonly layerByLayer?: boolean;
   /** Return every computed exit's prediction, confidence and running score. Default false. */
   readonly trace?: boolean;
   /** Texts run together through each layer; rows that exit leave the batch. Default 1. */
@@ -100,6 +108,11 @@ export class TextClassifier {
     return this.manifest.numExits;
   }
 
+  /** Whether full depth runs as one fused graph; without one it runs layer by layer. */
+  get fusedFullDepth(): boolean {
+    return this.#encoder.fused;
+  }
+
   classify(text: string, options?: ClassifyOptions): Promise<Classification>;
   classify(texts: readonly string[], options?: ClassifyOptions): Promise<Classification[]>;
   async classify(
@@ -109,16 +122,20 @@ export class TextClassifier {
     const single = typeof input === "string";
     const texts = single ? [input] : input;
     const encoded = this.#encode(texts);
-    const decider = createDecider(await this.policyFor(options));
+    const policy = await this.policyFor(options);
+    const decider = createDecider(policy);
     const batchSize = checkBatchSize(options.batchSize);
+    const fused =
+      policy.rule === "final" &&
+      this.#encoder.fused &&
+      options.trace !== true &&
+      options.layerByLayer !== true;
     const out = new Array<Classification>(texts.length);
     for (const chunk of chunks(lengthOrder(encoded.map((e) => e.ids.length)), batchSize)) {
-      const results = await runRows(
-        this.#encoder,
-        chunk.map((i) => encoded[i]!.ids),
-        decider,
-        { trace: options.trace === true },
-      );
+      const rows = chunk.map((i) => encoded[i]!.ids);
+      const results = fused
+        ? await runFused(this.#encoder, rows)
+        : await runRows(this.#encoder, rows, decider, { trace: options.trace === true });
       results.forEach((r, k) => {
         const i = chunk[k]!;
         out[i] = {
