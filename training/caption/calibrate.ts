@@ -51,16 +51,14 @@ for (const image of images.slice(0, 30)) {
     t = performance.now();
     let hidden = await model.embed([token], position);
     fixedMs += performance.now() - t;
-    let logits: Float32Array = new Float32Array(0);
     for (let layer = 0; layer < L; layer++) {
       t = performance.now();
-      const [out] = await stepLayer(model, layer, [cache], [hidden]);
+      const [out] = await stepLayer(model, layer, [cache], { hidden: [hidden] });
       layerMs[layer]! += performance.now() - t;
       hidden = out!.hidden;
-      logits = out!.logits;
+      token = out!.summary.prediction;
     }
     steps++;
-    token = logits.indexOf(Math.max(...logits));
     if (token === model.manifest.tokens.eos) break;
   }
 }

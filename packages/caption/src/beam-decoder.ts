@@ -8,12 +8,15 @@ import type { Decider } from "@beem-ts/core";
 import type { CaptionModel } from "./caption-model.js";
 import { decodePosition, type GeneratedToken } from "./greedy-decoder.js";
 import { CrossStacks, type SequenceCache } from "./kv-cache.js";
+import type { SkippedLayerFill } from "./skipped-layers.js";
 
 export interface BeamOptions {
   readonly beams: number;
   readonly maxTokens: number;
   /** Exponent of the length normalisation. Default 1. */
   readonly lengthPenalty?: number;
+  /** How the layers a token skipped get their keys/values. Default "deferred". */
+  readonly fill?: SkippedLayerFill;
 }
 
 export interface BeamResult {
@@ -69,12 +72,12 @@ export async function decodeBeams(
   for (let position = 0; position < options.maxTokens; position++) {
     const { tokens, logits } = await decodePosition(
       model,
-      beams.map((b) => b.cache),
-      beams.map((b) => b.tokens.at(-1)?.id ?? bos),
-      position,
-      decider,
-      false,
-      stacks,
+      {
+        caches: beams.map((b) => b.cache),
+        previous: beams.map((b) => b.tokens.at(-1)?.id ?? bos),
+        index: position,
+      },
+      { decider, logits: true, stacks, ...(options.fill && { fill: options.fill }) },
     );
     const candidates = beams.flatMap((beam, b) => {
       const logProbs = logSoftmax(logits[b]!);

@@ -1,7 +1,8 @@
-// The caption bundle's graphs, one onnxruntime-node session each.
+// The caption bundle's graphs, one onnxruntime-node session each: the per-layer graphs early exit
+// runs one by one, and (where the bundle has them) the fused graphs full depth runs in one go.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { BeemError } from "@beem-ts/core";
+import { BeemError, softmax, summarize, type ExitSummary } from "@beem-ts/core";
 import { createSession, ort, type SessionOptions } from "@beem-ts/onnx";
 import { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 
@@ -12,8 +13,19 @@ export interface KeyValue {
 
 export interface StepOutput extends KeyValue {
   readonly hidden: ort.Tensor;
-  /** Exit head logits for the position: vocabSize values per row of the batch. */
-  readonly logits: Float32Array;
+  /** Each row's exit summary (prediction, confidence, entropy of the exit's soft-max). */
+  readonly summaries: readonly ExitSummary[];
+  /** Exit head logits, vocabSize values per row: only when asked for. */
+  readonly logits?: Float32Array;
+}
+
+export interface FullStepOutput {
+  /** The last exit's summary per row. */
+  readonly summaries: readonly ExitSummary[];
+  /** The last exit's logits, vocabSize values per row: only when asked for. */
+  readonly logits?: Float32Array;
+  /** Every layer's present keys/values (past plus this position), batch-wide. */
+  readonly present: readonly KeyValue[];
 }
 
 export interface CaptionModelOptions extends SessionOptions {
@@ -25,13 +37,25 @@ interface LayerSessions {
   readonly step: ort.InferenceSession;
   readonly crossKv: ort.InferenceSession;
   readonly kv: ort.InferenceSession;
+  readonly fillAbove: ort.InferenceSession | undefined;
+  /** The step graph computes its exit summary itself. */
+  readonly summarizes: boolean;
 }
+
+interface FusedSessions {
+  readonly step: ort.InferenceSession;
+  readonly crossKv: ort.InferenceSession;
+}
+
+const SUMMARY = ["prediction", "confidence", "entropy"] as const;
 
 export class CaptionModel {
   readonly manifest: CaptionManifest;
   readonly #encoder: ort.InferenceSession;
   readonly #embed: ort.InferenceSession;
   readonly #layers: readonly LayerSessions[];
+  readonly #fused: FusedSessions | undefined;
+  readonly #embedStep: ort.InferenceSession | undefined;
   #disposed = false;
 
   private constructor(
@@ -39,35 +63,126 @@ export class CaptionModel {
     encoder: ort.InferenceSession,
     embed: ort.InferenceSession,
     layers: LayerSessions[],
+    fused: FusedSessions | undefined,
+    embedStep: ort.InferenceSession | undefined,
   ) {
     this.manifest = manifest;
     this.#encoder = encoder;
     this.#embed = embed;
     this.#layers = layers;
+    this.#fused = fused;
+    this.#embedStep = embedStep;
   }
 
   static async load(dir: string, options: CaptionModelOptions = {}): Promise<CaptionModel> {
     const m = await readCaptionManifest(dir);
     const { encoderThreads, ...sessionOptions } = options;
-    const open = (file: string) => createSession(join(dir, file), sessionOptions);
-    // The encoder is one large run per image: two threads (without spinning) cut it from about
-    // 2.25 to 1.6 ms on the development machine; the small per-layer graphs stay on one.
-    const encoder = await createSession(join(dir, m.graphs.encoder.file), {
-      intraOpThreads: encoderThreads ?? Math.min(2, availableParallelism()),
-    });
-    const embed = await open(m.graphs.embed.file);
-    const layers: LayerSessions[] = [];
-    for (const l of m.graphs.layers)
-      layers.push({
-        step: await open(l.step),
-        crossKv: await open(l.crossKv),
-        kv: await open(l.kv),
+    const sessions: ort.InferenceSession[] = [];
+    const open = async (
+      file: string,
+      names: { inputs: readonly string[]; outputs: readonly string[] },
+      threads?: SessionOptions,
+    ) => {
+      const session = await createSession(join(dir, file), threads ?? sessionOptions);
+      sessions.push(session);
+      requireNames(session, names, join(dir, file));
+      return session;
+    };
+    try {
+      // The encoder is one large run per image: two threads (without spinning) cut it from about
+      // 2.25 to 1.6 ms on the development machine; the small per-layer graphs stay on one.
+      const encoder = await open(
+        m.graphs.encoder.file,
+        { inputs: ["pixel_values"], outputs: ["memory"] },
+        { intraOpThreads: encoderThreads ?? Math.min(2, availableParallelism()) },
+      );
+      const embed = await open(m.graphs.embed.file, {
+        inputs: ["input_ids", "position_ids"],
+        outputs: ["hidden"],
       });
-    return new CaptionModel(m, encoder, embed, layers);
+      const L = m.numExits;
+      const layers: LayerSessions[] = [];
+      for (const [i, l] of m.graphs.layers.entries()) {
+        const step = await open(l.step, {
+          inputs: ["hidden", "past_key", "past_value", "cross_key", "cross_value"],
+          outputs: ["hidden_out", "present_key", "present_value", "logits"],
+        });
+        const above = Array.from({ length: L - i - 1 }, (_, k) => i + k + 2);
+        layers.push({
+          step,
+          crossKv: await open(l.crossKv, {
+            inputs: ["memory"],
+            outputs: ["cross_key", "cross_value"],
+          }),
+          kv: await open(l.kv, { inputs: ["hidden"], outputs: ["key", "value"] }),
+          fillAbove:
+            l.fillAbove === undefined
+              ? undefined
+              : await open(l.fillAbove, {
+                  inputs: ["hidden"],
+                  outputs: above.flatMap((j) => [`key_${j}`, `value_${j}`]),
+                }),
+          summarizes: SUMMARY.every((name) => step.outputNames.includes(name)),
+        });
+      }
+      const f = m.graphs.fused;
+      const perLayer = (names: readonly string[]) =>
+        Array.from({ length: L }, (_, i) => names.map((n) => `${n}_${i + 1}`)).flat();
+      const fused =
+        f === undefined
+          ? undefined
+          : {
+              step: await open(f.step, {
+                inputs: [
+                  "input_ids",
+                  "position_ids",
+                  ...perLayer(["past_key", "past_value", "cross_key", "cross_value"]),
+                ],
+                outputs: ["logits", ...SUMMARY, ...perLayer(["present_key", "present_value"])],
+              }),
+              crossKv: await open(f.crossKv, {
+                inputs: ["memory"],
+                outputs: perLayer(["cross_key", "cross_value"]),
+              }),
+            };
+      const embedStep =
+        m.graphs.embedStep === undefined
+          ? undefined
+          : await open(m.graphs.embedStep, {
+              inputs: [
+                "input_ids",
+                "position_ids",
+                "past_key",
+                "past_value",
+                "cross_key",
+                "cross_value",
+              ],
+              outputs: ["hidden_out", "present_key", "present_value", ...SUMMARY],
+            });
+      return new CaptionModel(m, encoder, embed, layers, fused, embedStep);
+    } catch (error) {
+      await Promise.all(sessions.map((s) => s.release()));
+      throw error;
+    }
   }
 
   get numExits(): number {
     return this.#layers.length;
+  }
+
+  /** Whether full depth runs as one fused step graph (else layer by layer). */
+  get fused(): boolean {
+    return this.#fused !== undefined;
+  }
+
+  /** Whether the first layer's step embeds the tokens itself (`embedStep`). */
+  get embedsInFirstStep(): boolean {
+    return this.#embedStep !== undefined;
+  }
+
+  /** Whether a token's skipped layers can be filled in one run (`fillAbove` graphs). */
+  get fillsInOneRun(): boolean {
+    return this.#layers.slice(0, -1).every((l) => l.fillAbove !== undefined);
   }
 
   #check(): void {
@@ -92,14 +207,25 @@ export class CaptionModel {
     return { key: out.cross_key!, value: out.cross_value! };
   }
 
+  /**
+   * Every layer's cross-attention keys/values (n x heads x M x headDim each): one run of the
+   * fused graph where the bundle has one, else one run per layer.
+   */
+  async crossKvAll(memory: ort.Tensor): Promise<KeyValue[]> {
+    this.#check();
+    if (this.#fused === undefined)
+      return Promise.all(this.#layers.map((_, i) => this.crossKv(i, memory)));
+    const out = await this.#fused.crossKv.run({ memory });
+    return this.#layers.map((_, i) => ({
+      key: out[`cross_key_${i + 1}`]!,
+      value: out[`cross_value_${i + 1}`]!,
+    }));
+  }
+
   /** Embeddings (n x 1 x D) of one token per row, all at the same position. */
   async embed(tokens: readonly number[], position: number): Promise<ort.Tensor> {
     this.#check();
-    const n = tokens.length;
-    const out = await this.#embed.run({
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [n, 1]),
-      position_ids: new ort.Tensor("int64", new BigInt64Array(n).fill(BigInt(position)), [n, 1]),
-    });
+    const out = await this.#embed.run(tokenFeeds(tokens, position));
     return out.hidden!;
   }
 
@@ -110,25 +236,120 @@ export class CaptionModel {
     return { key: out.key!, value: out.value! };
   }
 
+  /**
+   * Self-attention keys/values of every layer above `layer` for hidden states (n x P x D) that
+   * exited at `layer`, in one run: index 0 is layer `layer + 1`. Needs `fillsInOneRun`.
+   */
+  async fillAbove(layer: number, hidden: ort.Tensor): Promise<KeyValue[]> {
+    this.#check();
+    const session = this.#layers[layer]?.fillAbove;
+    if (session === undefined)
+      throw new BeemError("INVALID_ARGUMENT", `Layer ${layer + 1} has no fillAbove graph`);
+    const out = await session.run({ hidden });
+    return Array.from({ length: this.numExits - layer - 1 }, (_, k) => ({
+      key: out[`key_${layer + k + 2}`]!,
+      value: out[`value_${layer + k + 2}`]!,
+    }));
+  }
+
+  /**
+   * One position through layer `layer` and its exit head for n rows. The exit's summary comes
+   * from the graph where it computes one (the logits then stay inside unless `logits` is set).
+   */
   async step(
     layer: number,
     hidden: ort.Tensor,
     past: KeyValue,
     cross: KeyValue,
+    options: { logits?: boolean } = {},
   ): Promise<StepOutput> {
     this.#check();
-    const out = await this.#layers[layer]!.step.run({
-      hidden,
-      past_key: past.key,
-      past_value: past.value,
-      cross_key: cross.key,
-      cross_value: cross.value,
-    });
+    const sessions = this.#layers[layer]!;
+    return this.#runStep(sessions.step, sessions.summarizes, { hidden }, past, cross, options);
+  }
+
+  /**
+   * The first layer's step for tokens at one position, embedding included, in one run. Needs
+   * `embedsInFirstStep`.
+   */
+  async embedStep(
+    tokens: readonly number[],
+    position: number,
+    past: KeyValue,
+    cross: KeyValue,
+    options: { logits?: boolean } = {},
+  ): Promise<StepOutput> {
+    this.#check();
+    if (this.#embedStep === undefined)
+      throw new BeemError("INVALID_ARGUMENT", "The bundle has no embedStep graph");
+    const feeds = tokenFeeds(tokens, position);
+    return this.#runStep(this.#embedStep, true, feeds, past, cross, options);
+  }
+
+  async #runStep(
+    session: ort.InferenceSession,
+    summarizes: boolean,
+    input: Record<string, ort.Tensor>,
+    past: KeyValue,
+    cross: KeyValue,
+    options: { logits?: boolean },
+  ): Promise<StepOutput> {
+    const wantLogits = options.logits === true || !summarizes;
+    const fetches = ["hidden_out", "present_key", "present_value"];
+    if (summarizes) fetches.push(...SUMMARY);
+    if (wantLogits) fetches.push("logits");
+    const out = await session.run(
+      {
+        ...input,
+        past_key: past.key,
+        past_value: past.value,
+        cross_key: cross.key,
+        cross_value: cross.value,
+      },
+      fetches,
+    );
+    const logits = wantLogits ? (out.logits!.data as Float32Array) : undefined;
     return {
       hidden: out.hidden_out!,
       key: out.present_key!,
       value: out.present_value!,
-      logits: out.logits!.data as Float32Array,
+      summaries: summarizes ? readSummaries(out) : jsSummaries(logits!, this.manifest.vocabSize),
+      ...(options.logits === true && { logits: logits! }),
+    };
+  }
+
+  /**
+   * One position at full depth in one run of the fused step graph: every layer, only the last
+   * exit head. `past` and `cross` hold each layer's batch-wide keys/values.
+   */
+  async fullStep(
+    tokens: readonly number[],
+    position: number,
+    past: readonly KeyValue[],
+    cross: readonly KeyValue[],
+    options: { logits?: boolean } = {},
+  ): Promise<FullStepOutput> {
+    this.#check();
+    if (this.#fused === undefined)
+      throw new BeemError("INVALID_ARGUMENT", "The bundle has no fused full-depth graph");
+    const feeds: Record<string, ort.Tensor> = tokenFeeds(tokens, position);
+    for (let i = 0; i < this.numExits; i++) {
+      feeds[`past_key_${i + 1}`] = past[i]!.key;
+      feeds[`past_value_${i + 1}`] = past[i]!.value;
+      feeds[`cross_key_${i + 1}`] = cross[i]!.key;
+      feeds[`cross_value_${i + 1}`] = cross[i]!.value;
+    }
+    const fetches: string[] = [...SUMMARY];
+    if (options.logits === true) fetches.push("logits");
+    for (let i = 1; i <= this.numExits; i++) fetches.push(`present_key_${i}`, `present_value_${i}`);
+    const out = await this.#fused.step.run(feeds, fetches);
+    return {
+      summaries: readSummaries(out),
+      ...(options.logits === true && { logits: out.logits!.data as Float32Array }),
+      present: this.#layers.map((_, i) => ({
+        key: out[`present_key_${i + 1}`]!,
+        value: out[`present_value_${i + 1}`]!,
+      })),
     };
   }
 
@@ -138,8 +359,60 @@ export class CaptionModel {
     const sessions = [
       this.#encoder,
       this.#embed,
-      ...this.#layers.flatMap((l) => [l.step, l.crossKv, l.kv]),
+      ...this.#layers.flatMap((l) => [
+        l.step,
+        l.crossKv,
+        l.kv,
+        ...(l.fillAbove ? [l.fillAbove] : []),
+      ]),
+      ...(this.#fused ? [this.#fused.step, this.#fused.crossKv] : []),
+      ...(this.#embedStep ? [this.#embedStep] : []),
     ];
     await Promise.all(sessions.map((s) => s.release()));
+  }
+}
+
+function tokenFeeds(tokens: readonly number[], position: number): Record<string, ort.Tensor> {
+  const n = tokens.length;
+  return {
+    input_ids: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [n, 1]),
+    position_ids: new ort.Tensor("int64", new BigInt64Array(n).fill(BigInt(position)), [n, 1]),
+  };
+}
+
+function readSummaries(out: ort.InferenceSession.ReturnType): ExitSummary[] {
+  const prediction = out.prediction!.data as BigInt64Array;
+  const confidence = out.confidence!.data as Float32Array;
+  const entropy = out.entropy!.data as Float32Array;
+  return Array.from(prediction, (p, i) => ({
+    prediction: Number(p),
+    confidence: confidence[i]!,
+    entropy: entropy[i]!,
+  }));
+}
+
+function jsSummaries(logits: Float32Array, vocab: number): ExitSummary[] {
+  return Array.from({ length: logits.length / vocab }, (_, i) =>
+    summarize(softmax(logits.subarray(i * vocab, (i + 1) * vocab))),
+  );
+}
+
+/** INVALID_BUNDLE naming the file when a graph lacks an input or output the runtime feeds. */
+function requireNames(
+  session: ort.InferenceSession,
+  names: { inputs: readonly string[]; outputs: readonly string[] },
+  path: string,
+): void {
+  for (const [kind, wanted, actual] of [
+    ["input", names.inputs, session.inputNames],
+    ["output", names.outputs, session.outputNames],
+  ] as const) {
+    const missing = wanted.filter((name) => !actual.includes(name));
+    if (missing.length > 0) {
+      throw new BeemError(
+        "INVALID_BUNDLE",
+        `${path}: the graph has no ${kind} ${missing.map((n) => JSON.stringify(n)).join(", ")} (it has ${actual.join(", ")})`,
+      );
+    }
   }
 }

@@ -15,7 +15,13 @@ import { bundleCalibration } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
-import { decodeGreedy, type GeneratedToken } from "./greedy-decoder.js";
+import { decodeFused } from "./fused-decoder.js";
+import { decodeGreedy, type GeneratedToken, type SequenceToken } from "./greedy-decoder.js";
+import {
+  DEFAULT_SKIPPED_LAYER_FILL,
+  SKIPPED_LAYER_FILLS,
+  type SkippedLayerFill,
+} from "./skipped-layers.js";
 import { imageToPixels, PreparedImage, type ImageInput, type ImageOptions } from "./image-input.js";
 import { ImageMemory, SequenceCache } from "./kv-cache.js";
 import { splitRows } from "./tensors.js";
@@ -29,8 +35,22 @@ export interface CaptionOptions {
   readonly rule?: CalibrationRule;
   /** Cost parameter for `rule` (default 0); alone, BEEM-A at this lambda. */
   readonly lambda?: number;
-  /** Run every layer for every token. Default false. */
+  /**
+   * Run every layer for every token. Default false. Full depth runs the bundle's fused step
+   * graph (one run per token, only the last head) where it has one, unless `layerByLayer` or
+   * `trace` is set or beams are searched.
+   */
   readonly full?: boolean;
+  /**
+   * Run full depth layer by layer, every exit head computed, even where the bundle has fused
+   * graphs (to measure what they save). Default false.
+   */
+  readonly layerByLayer?: boolean;
+  /**
+   * How the layers a token skipped get their keys/values: "eager" (at the exit, all at once)
+   * or "deferred" (when a later token reaches the layer). Default "deferred".
+   */
+  readonly fill?: SkippedLayerFill;
   /** Most tokens to generate. Default: the bundle's maximum length. */
   readonly maxTokens?: number;
   /** Keep every computed exit's decision per token (greedy decoding only). Default false. */
@@ -74,6 +94,9 @@ export type BatchCaption =
 
 interface Resolved {
   readonly policy: Policy;
+  /** Full depth through the fused step graph. */
+  readonly fused: boolean;
+  readonly fill: SkippedLayerFill;
   readonly maxTokens: number;
   readonly beams: number;
   readonly lengthPenalty: number;
@@ -181,10 +204,7 @@ export class Captioner {
       return;
     }
     const { images } = await this.#encode([pixels]);
-    const cache = SequenceCache.start(this.model, images[0]!);
-    for await (const step of decodeGreedy(this.model, [cache], createDecider(resolved.policy), {
-      maxTokens: resolved.maxTokens,
-    })) {
+    for await (const step of this.#greedy(images, resolved)) {
       const token = step[0]!.token;
       if (token.end) return;
       yield this.#withText(token);
@@ -319,15 +339,56 @@ export class Captioner {
     const trace = options.trace === true;
     if (trace && beams > 1)
       throw new BeemError("INVALID_ARGUMENT", "trace is available with greedy decoding only");
-    return { policy: await this.policyFor(options), maxTokens, beams, lengthPenalty, trace };
+    const fill = options.fill ?? DEFAULT_SKIPPED_LAYER_FILL;
+    if (!SKIPPED_LAYER_FILLS.includes(fill)) {
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `Expected fill to be one of ${SKIPPED_LAYER_FILLS.join(", ")} but received ${JSON.stringify(fill)}`,
+      );
+    }
+    const policy = await this.policyFor(options);
+    const fused =
+      policy.rule === "final" &&
+      this.model.fused &&
+      !trace &&
+      beams === 1 &&
+      options.layerByLayer !== true;
+    return { policy, fused, fill, maxTokens, beams, lengthPenalty, trace };
   }
 
-  /** The images through the encoder, each with its (still empty) cross-attention cache. */
+  /** Whether full depth runs as one fused step graph; without one it runs layer by layer. */
+  get fusedFullDepth(): boolean {
+    return this.model.fused;
+  }
+
+  /** Greedy decoding of encoded images, position by position: fused or layer by layer. */
+  #greedy(images: ImageMemory[], resolved: Resolved): AsyncGenerator<SequenceToken[]> {
+    if (resolved.fused) return decodeFused(this.model, images, resolved);
+    const caches = images.map((image) => SequenceCache.start(this.model, image));
+    return decodeGreedy(this.model, caches, createDecider(resolved.policy), {
+      maxTokens: resolved.maxTokens,
+      trace: resolved.trace,
+      fill: resolved.fill,
+    });
+  }
+
+  /**
+   * The images through the encoder, each with its cross-attention cache: every layer's keys and
+   * values computed in one run where the bundle has the fused graph for it, else left for the
+   * layers tokens reach.
+   */
   async #encode(pixels: Float32Array[]): Promise<{ images: ImageMemory[]; encoderMs: number }> {
     const started = performance.now();
-    const images = splitRows(await this.model.encode(pixels)).map(
-      (memory) => new ImageMemory(memory, this.numExits),
-    );
+    const memory = await this.model.encode(pixels);
+    const images = splitRows(memory).map((m) => new ImageMemory(m, this.numExits));
+    if (this.model.fused) {
+      const cross = await this.model.crossKvAll(memory);
+      cross.forEach((kv, layer) => {
+        const keys = splitRows(kv.key);
+        const values = splitRows(kv.value);
+        images.forEach((image, i) => image.setCross(layer, { key: keys[i]!, value: values[i]! }));
+      });
+    }
     return { images, encoderMs: performance.now() - started };
   }
 
@@ -337,9 +398,7 @@ export class Captioner {
     const decider = createDecider(resolved.policy);
     const tokens: GeneratedToken[][] = images.map(() => []);
     if (resolved.beams === 1) {
-      const caches = images.map((image) => SequenceCache.start(model, image));
-      const options = { maxTokens: resolved.maxTokens, trace: resolved.trace };
-      for await (const step of decodeGreedy(model, caches, decider, options))
+      for await (const step of this.#greedy(images, resolved))
         for (const { sequence, token } of step) tokens[sequence]!.push(token);
     } else {
       for (const [i, image] of images.entries()) {
@@ -347,6 +406,7 @@ export class Captioner {
           beams: resolved.beams,
           maxTokens: resolved.maxTokens,
           lengthPenalty: resolved.lengthPenalty,
+          fill: resolved.fill,
         });
         tokens[i]!.push(...best.tokens);
       }

@@ -2,18 +2,17 @@
 // the core's step API says after each layer whether the token is settled. Several sequences
 // (one per image) decode in lockstep; each token of each sequence exits at its own layer, and
 // each layer runs once for all the sequences that reach it.
-import {
-  softmax,
-  summarize,
-  type Decider,
-  type ExitRun,
-  type ExitSummary,
-  type StepDecision,
-} from "@beem-ts/core";
+import type { Decider, ExitRun, ExitSummary, StepDecision } from "@beem-ts/core";
 import type { ort } from "@beem-ts/onnx";
 import type { CaptionModel } from "./caption-model.js";
 import { CrossStacks, type SequenceCache } from "./kv-cache.js";
-import { stepLayer } from "./layer-step.js";
+import { stepLayer, type StepInput } from "./layer-step.js";
+import {
+  DEFAULT_SKIPPED_LAYER_FILL,
+  fillSkippedLayers,
+  type ExitedSequence,
+  type SkippedLayerFill,
+} from "./skipped-layers.js";
 import { splitRows } from "./tensors.js";
 
 export interface GeneratedToken {
@@ -31,7 +30,10 @@ export interface GeneratedToken {
 
 export interface DecodeOptions {
   readonly maxTokens: number;
+  /** Keep every computed exit's decision and summary per token. Default false. */
   readonly trace?: boolean;
+  /** How the layers a token skipped get their keys/values. Default "deferred". */
+  readonly fill?: SkippedLayerFill;
 }
 
 /** A token of one of the sequences decoded together. */
@@ -44,8 +46,28 @@ export interface SequenceToken {
 /** The tokens at one position of the sequences still running (their exit heads' logits too). */
 export interface PositionResult {
   readonly tokens: SequenceToken[];
-  /** Each token's exit logits, in the order of `tokens`. */
+  /** Each token's exit logits, in the order of `tokens` (with `logits`). */
   readonly logits: Float32Array[];
+}
+
+/** One position of several sequences: their caches and previous tokens. */
+export interface Position {
+  readonly caches: readonly SequenceCache[];
+  readonly previous: readonly number[];
+  /** 0-based position of the tokens being generated. */
+  readonly index: number;
+}
+
+export interface PositionOptions {
+  readonly decider: Decider;
+  /** Keep every computed exit's decision and summary per token. Default false. */
+  readonly trace?: boolean;
+  /** Return each token's exit logits (beam search needs them). Default false. */
+  readonly logits?: boolean;
+  /** How the layers a token skipped get their keys/values. Default "deferred". */
+  readonly fill?: SkippedLayerFill;
+  /** Stacked cross-attention keys/values, kept across the positions of one batch. */
+  readonly stacks?: CrossStacks;
 }
 
 /**
@@ -54,44 +76,51 @@ export interface PositionResult {
  */
 export async function decodePosition(
   model: CaptionModel,
-  caches: readonly SequenceCache[],
-  previous: readonly number[],
-  position: number,
-  decider: Decider,
-  trace: boolean,
-  stacks: CrossStacks = new CrossStacks(),
+  position: Position,
+  options: PositionOptions,
 ): Promise<PositionResult> {
-  const embedded = splitRows(await model.embed(previous, position));
-  const runs: ExitRun[] = caches.map(() => decider.begin());
+  const { caches } = position;
+  const fill = options.fill ?? DEFAULT_SKIPPED_LAYER_FILL;
+  const stacks = options.stacks ?? new CrossStacks();
+  const runs: ExitRun[] = caches.map(() => options.decider.begin());
   const decisions: StepDecision[] = [];
   const logits: Float32Array[] = [];
-  const traces: StepDecision[][] | undefined = trace ? caches.map(() => []) : undefined;
-  const summaries: ExitSummary[][] | undefined = trace ? caches.map(() => []) : undefined;
-  let running: { row: number; hidden: ort.Tensor }[] = embedded.map((hidden, row) => ({
+  const traces: StepDecision[][] | undefined = options.trace ? caches.map(() => []) : undefined;
+  const summaries: ExitSummary[][] | undefined = options.trace ? caches.map(() => []) : undefined;
+  // Every row starts: from its token, embedded by the first layer's graph where it can.
+  const embedded = model.embedsInFirstStep
+    ? undefined
+    : splitRows(await model.embed(position.previous, position.index));
+  let running: { row: number; hidden: ort.Tensor | undefined }[] = caches.map((_, row) => ({
     row,
-    hidden,
+    hidden: embedded?.[row],
   }));
   for (let layer = 0; layer < model.numExits && running.length > 0; layer++) {
+    const input: StepInput =
+      layer === 0 && embedded === undefined
+        ? { tokens: position.previous, position: position.index }
+        : { hidden: running.map((r) => r.hidden!) };
     const outs = await stepLayer(
       model,
       layer,
       running.map((r) => caches[r.row]!),
-      running.map((r) => r.hidden),
-      stacks,
+      input,
+      { logits: options.logits === true, stacks },
     );
     const next: typeof running = [];
+    const exited: ExitedSequence[] = [];
     running.forEach(({ row }, k) => {
       const out = outs[k]!;
-      const summary = summarize(softmax(out.logits));
-      const decision = runs[row]!.stepSummary(summary);
+      const decision = runs[row]!.stepSummary(out.summary);
       traces?.[row]!.push(decision);
-      summaries?.[row]!.push(summary);
+      summaries?.[row]!.push(out.summary);
       if (decision.exit) {
         decisions[row] = decision;
-        logits[row] = out.logits;
-        caches[row]!.skipAbove(layer, out.hidden.data as Float32Array);
+        if (out.logits) logits[row] = out.logits;
+        exited.push({ cache: caches[row]!, hidden: out.hidden });
       } else next.push({ row, hidden: out.hidden });
     });
+    await fillSkippedLayers(model, fill, layer, exited);
     running = next;
   }
   const { eos } = model.manifest.tokens;
@@ -124,15 +153,16 @@ export async function* decodeGreedy(
   let active = caches.map((_, i) => i);
   let previous = caches.map(() => bos);
   const stacks = new CrossStacks();
-  for (let position = 0; position < options.maxTokens && active.length > 0; position++) {
+  for (let index = 0; index < options.maxTokens && active.length > 0; index++) {
     const { tokens } = await decodePosition(
       model,
-      active.map((i) => caches[i]!),
-      previous,
-      position,
-      decider,
-      options.trace === true,
-      stacks,
+      { caches: active.map((i) => caches[i]!), previous, index },
+      {
+        decider,
+        trace: options.trace === true,
+        stacks,
+        ...(options.fill && { fill: options.fill }),
+      },
     );
     const out = tokens.map((t) => ({ sequence: active[t.sequence]!, token: t.token }));
     yield out;

@@ -11,16 +11,26 @@ export {
 export {
   CaptionModel,
   type CaptionModelOptions,
+  type FullStepOutput,
   type KeyValue,
   type StepOutput,
 } from "./caption-model.js";
+export { decodeFused } from "./fused-decoder.js";
+export {
+  DEFAULT_SKIPPED_LAYER_FILL,
+  SKIPPED_LAYER_FILLS,
+  fillSkippedLayers,
+  type SkippedLayerFill,
+} from "./skipped-layers.js";
 export { CrossStacks, ImageMemory, SequenceCache, ensureCross, fillPending } from "./kv-cache.js";
-export { stepLayer, type SequenceStep } from "./layer-step.js";
+export { stepLayer, type SequenceStep, type StepLayerOptions } from "./layer-step.js";
 export {
   decodeGreedy,
   decodePosition,
   type DecodeOptions,
   type GeneratedToken,
+  type Position,
+  type PositionOptions,
   type SequenceToken,
 } from "./greedy-decoder.js";
 export { decodeBeams, type BeamOptions, type BeamResult } from "./beam-decoder.js";

@@ -1,13 +1,11 @@
-// Decoder caches. Each image's cross-attention keys/values are computed once, per layer, only
-// when a token first reaches that layer (`ImageMemory`). Each sequence (an image's caption, or
-// one beam of it) has its own self-attention cache (`SequenceCache`). A token that exits at
-// layer k leaves layers k+1..L without its keys/values: its exit hidden state is copied upwards
-// (as CALM does) and the missing keys/values are computed from it, deferred until a later token
-// reaches that layer, then for all pending positions (and all waiting sequences) in one run of
-// the layer's kv graph.
+// Decoder caches. Each image's cross-attention keys/values are computed once per layer: all
+// layers in one run up front where the bundle has the fused graph for it, else each layer when a
+// token first reaches it (`ImageMemory`). Each sequence (an image's caption, or one beam of it)
+// has its own self-attention cache (`SequenceCache`), with the positions whose keys/values are
+// still pending in a layer the token skipped (see skipped-layers.ts).
 import { ort } from "@beem-ts/onnx";
 import type { CaptionModel, KeyValue } from "./caption-model.js";
-import { concatPositions, splitRows, stackRows } from "./tensors.js";
+import { concatPositions, selectPositions, splitRows, stackRows } from "./tensors.js";
 
 let nextImageId = 0;
 
@@ -139,6 +137,15 @@ export class SequenceCache {
     this.#pending[layer] = [];
   }
 
+  /** Appends keys/values of the next position to a layer with nothing pending. */
+  append(layer: number, next: KeyValue): void {
+    const cached = this.pastAt(layer);
+    this.#self[layer] = {
+      key: concatPositions(cached.key, next.key),
+      value: concatPositions(cached.value, next.value),
+    };
+  }
+
   /** Stores a step's present keys/values (past plus this position). */
   update(layer: number, present: KeyValue): void {
     this.#self[layer] = present;
@@ -151,31 +158,71 @@ export class SequenceCache {
 }
 
 /**
- * Computes the pending keys/values of `layer` for these sequences: one kv-graph run per group of
- * sequences with the same number of pending positions.
+ * Computes the pending keys/values of `layer` for these sequences. Where the bundle has
+ * `fillAbove` graphs, `layer` and every layer above it are filled at once: one run for each
+ * group of sequences with the same number of positions pending at the top layer (which holds
+ * every position pending anywhere, in order). Otherwise one kv-graph run of `layer` alone per
+ * group of sequences with the same number of pending positions.
  */
 export async function fillPending(
   model: CaptionModel,
   layer: number,
   caches: readonly SequenceCache[],
 ): Promise<void> {
-  const groups = new Map<number, SequenceCache[]>();
-  for (const c of caches) {
-    const p = c.pendingAt(layer).length;
-    if (p > 0) groups.set(p, [...(groups.get(p) ?? []), c]);
+  const waiting = caches.filter((c) => c.pendingAt(layer).length > 0);
+  if (waiting.length === 0) return;
+  const top = model.numExits - 1;
+  const allAbove = layer > 0 && model.fillsInOneRun;
+  const source = allAbove ? top : layer;
+  for (const [positions, group] of groupBy(waiting, (c) => c.pendingAt(source).length)) {
+    const hidden = pendingHidden(group, source, positions, model.manifest.hiddenSize);
+    if (!allAbove) {
+      const kv = await model.selfKv(layer, hidden);
+      const keys = splitRows(kv.key);
+      const values = splitRows(kv.value);
+      group.forEach((c, g) => c.fill(layer, { key: keys[g]!, value: values[g]! }));
+      continue;
+    }
+    // Layers layer..top for every position pending at the top; each layer keeps its own.
+    const filled = await model.fillAbove(layer - 1, hidden);
+    filled.forEach((kv, k) => {
+      const j = layer + k;
+      const keys = splitRows(kv.key);
+      const values = splitRows(kv.value);
+      group.forEach((c, g) => {
+        const wanted = new Set(c.pendingAt(j));
+        if (wanted.size === 0) return;
+        const at = c.pendingAt(top).flatMap((h, i) => (wanted.has(h) ? [i] : []));
+        c.fill(j, {
+          key: selectPositions(keys[g]!, at),
+          value: selectPositions(values[g]!, at),
+        });
+      });
+    });
   }
-  const d = model.manifest.hiddenSize;
-  for (const [positions, group] of groups) {
-    const hidden = new Float32Array(group.length * positions * d);
-    group.forEach((c, g) =>
-      c.pendingAt(layer).forEach((h, i) => hidden.set(h, (g * positions + i) * d)),
-    );
-    const kv = await model.selfKv(
-      layer,
-      new ort.Tensor("float32", hidden, [group.length, positions, d]),
-    );
-    const keys = splitRows(kv.key);
-    const values = splitRows(kv.value);
-    group.forEach((c, g) => c.fill(layer, { key: keys[g]!, value: values[g]! }));
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [item]);
+    else group.push(item);
   }
+  return groups;
+}
+
+/** The hidden states pending at `layer` of each cache: caches x positions x D. */
+function pendingHidden(
+  caches: readonly SequenceCache[],
+  layer: number,
+  positions: number,
+  d: number,
+): ort.Tensor {
+  const hidden = new Float32Array(caches.length * positions * d);
+  caches.forEach((c, g) =>
+    c.pendingAt(layer).forEach((h, i) => hidden.set(h, (g * positions + i) * d)),
+  );
+  return new ort.Tensor("float32", hidden, [caches.length, positions, d]);
 }

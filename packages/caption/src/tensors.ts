@@ -28,6 +28,33 @@ export function splitRows(batch: ort.Tensor): ort.Tensor[] {
   );
 }
 
+/** The given rows of an [n, ...] tensor, in that order (no copy when all rows stay). */
+export function takeRows(batch: ort.Tensor, rows: readonly number[]): ort.Tensor {
+  const n = batch.dims[0]!;
+  if (rows.length === n && rows.every((r, i) => r === i)) return batch;
+  const size = batch.size / n;
+  const data = batch.data as Float32Array;
+  const out = new Float32Array(size * rows.length);
+  rows.forEach((r, i) => out.set(data.subarray(r * size, (r + 1) * size), i * size));
+  return new ort.Tensor("float32", out, [rows.length, ...batch.dims.slice(1)]);
+}
+
+/** Positions `at` (in that order) of a [1, H, T, Dh] tensor (no copy when all stay). */
+export function selectPositions(t: ort.Tensor, at: readonly number[]): ort.Tensor {
+  const [, heads, positions, dh] = t.dims as [number, number, number, number];
+  if (at.length === positions && at.every((p, i) => p === i)) return t;
+  const x = t.data as Float32Array;
+  const out = new Float32Array(heads * at.length * dh);
+  for (let h = 0; h < heads; h++)
+    at.forEach((p, i) =>
+      out.set(
+        x.subarray((h * positions + p) * dh, (h * positions + p + 1) * dh),
+        (h * at.length + i) * dh,
+      ),
+    );
+  return new ort.Tensor("float32", out, [1, heads, at.length, dh]);
+}
+
 /** [1, H, Ta, Dh] + [1, H, Tb, Dh] -> [1, H, Ta + Tb, Dh]: positions appended per head. */
 export function concatPositions(a: ort.Tensor, b: ort.Tensor): ort.Tensor {
   const [, heads, ta, dh] = a.dims as [number, number, number, number];
