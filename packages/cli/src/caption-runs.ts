@@ -3,8 +3,10 @@
 // ways of captioning, the token statistics of a pass, exit depth by scene difficulty, and
 // transformers.js' image-to-text pipeline on the same weights.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   ciderDScores,
   metricTokens,
@@ -12,9 +14,11 @@ import {
   type CaptionResult,
   type Captioner,
 } from "@beem-ts/caption";
-import { median } from "@beem-ts/core";
 import { generateScenes, renderScene, type Scene } from "@beem-ts/scenes";
 import { UsageError } from "./cli-error.js";
+import { pairedSpeedup } from "./paired.js";
+
+export { pairedSpeedup };
 
 export interface SceneFiles {
   readonly scenes: readonly Scene[];
@@ -98,25 +102,88 @@ export async function pairedTiming(
   b: Runner,
   options: { repeats: number; block?: number; onRepeat?: () => void },
 ): Promise<PairedTiming> {
+  const ms = await blockTiming(files, { a, b }, options);
+  return { aMs: ms.a, bMs: ms.b, speedup: pairedSpeedup(ms.a, ms.b) };
+}
+
+/**
+ * `pairedTiming` for any number of runners: per repeat, each runner's total time over all
+ * files, the files going in blocks through every runner in turn (order rotating block by block).
+ */
+export async function blockTiming<K extends string>(
+  files: readonly string[],
+  runners: Readonly<Record<K, Runner>>,
+  options: { repeats: number; block?: number; onRepeat?: () => void },
+): Promise<Record<K, number[]>> {
   const block = options.block ?? 1;
-  const aMs: number[] = [];
-  const bMs: number[] = [];
+  const names = Object.keys(runners) as K[];
+  const ms = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
   for (let r = 0; r < options.repeats; r++) {
-    const total = { a: 0, b: 0 };
+    for (const n of names) ms[n].push(0);
     for (let start = 0, k = 0; start < files.length; start += block, k++) {
-      const order = (k + r) % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
-      for (const which of order) {
-        const run = which === "a" ? a : b;
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(j + k + r) % names.length]!;
         const started = performance.now();
-        for (let i = start; i < Math.min(files.length, start + block); i++) await run(files[i]!, i);
-        total[which] += performance.now() - started;
+        for (let i = start; i < Math.min(files.length, start + block); i++)
+          await runners[name](files[i]!, i);
+        ms[name][r]! += performance.now() - started;
       }
     }
-    aMs.push(total.a);
-    bMs.push(total.b);
     options.onRepeat?.();
   }
-  return { aMs, bMs, speedup: median(bMs.map((t, r) => t / aMs[r]!)) };
+  return ms;
+}
+
+/** One way of captioning timed by `timeWays`: per repeat, sums over all files. */
+export interface WayTiming {
+  /** Wall-clock time of each repeat, image decoding included. */
+  readonly ms: number[];
+  /** Time in the decoding loop (after the encoder and cross-attention keys/values). */
+  readonly decodeMs: number[];
+  /** Image decoding, encoder and cross-attention keys/values. */
+  readonly fixedMs: number[];
+  /** Each file's caption (every repeat gives the same: decoding is deterministic). */
+  readonly results: CaptionResult[];
+}
+
+/**
+ * Times several ways of captioning side by side: each image goes through every way one right
+ * after the other (the order rotates image by image and repeat by repeat), so that the machine's
+ * load, which drifts on a shared machine, weighs on all alike. Each repeat goes over all files.
+ * One warm-up caption per way first (the first run of each graph is slower).
+ */
+export async function timeWays<K extends string>(
+  captioner: Captioner,
+  files: readonly string[],
+  ways: Readonly<Record<K, CaptionOptions>>,
+  options: { repeats: number; onRepeat?: () => void },
+): Promise<Record<K, WayTiming>> {
+  const names = Object.keys(ways) as K[];
+  const out = Object.fromEntries(
+    names.map((n) => [n, { ms: [], decodeMs: [], fixedMs: [], results: [] }]),
+  ) as unknown as Record<K, WayTiming>;
+  for (const n of names) await captioner.caption(files[0]!, ways[n]);
+  for (let r = 0; r < options.repeats; r++) {
+    for (const n of names) {
+      out[n].ms.push(0);
+      out[n].decodeMs.push(0);
+      out[n].fixedMs.push(0);
+    }
+    for (const [i, file] of files.entries()) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + i + r) % names.length]!;
+        const t = out[name];
+        const started = performance.now();
+        const result = await captioner.caption(file, ways[name]);
+        t.ms[r]! += performance.now() - started;
+        t.decodeMs[r]! += result.timings.decodeMs;
+        t.fixedMs[r]! += result.timings.imageMs + result.timings.encoderMs;
+        t.results[i] = result;
+      }
+    }
+    options.onRepeat?.();
+  }
+  return out;
 }
 
 /** Block size for timing against transformers.js (see `pairedTiming`). */
@@ -188,7 +255,20 @@ export function exitLayerByDifficulty(
   };
 }
 
-export const TJS_THREADS = "transformers.js 2.17 defaults (onnxruntime-node session defaults)";
+/**
+ * Intra-op threads transformers.js' sessions get by default here: 1, the fastest measured on the
+ * 2-core development machine (see the caption README). transformers.js 2.x itself passes no
+ * thread setting, so onnxruntime-node 1.14 would use one thread per core with spinning workers.
+ */
+export const TJS_DEFAULT_THREADS = 1;
+
+export function tjsThreadsLabel(threads: number | undefined): string {
+  return threads === undefined
+    ? "transformers.js 2.17 defaults (onnxruntime-node 1.14 session defaults)"
+    : `transformers.js 2.17, onnxruntime-node 1.14 sessions with ${threads} intra-op thread${threads === 1 ? "" : "s"}`;
+}
+
+type SessionFactory = (model: unknown, options?: Record<string, unknown>) => Promise<unknown>;
 
 export interface TransformersJsCaptioner {
   caption(file: string): Promise<string>;
@@ -196,44 +276,68 @@ export interface TransformersJsCaptioner {
 }
 
 /**
- * transformers.js' image-to-text pipeline on the export of the same weights, timed against one
- * of our ways of captioning (`ours`) in blocks of TJS_BLOCK images, one pass.
+ * transformers.js' image-to-text pipeline on the export of the same weights, timed against our
+ * ways of captioning (`ours`) in blocks of TJS_BLOCK images. Times per repeat (medians are the
+ * caller's); the captions of the last repeat.
  */
-export async function transformersJsAgainst(
+export async function transformersJsAgainst<K extends string>(
   captioner: Captioner,
   tjsDir: string,
   files: readonly string[],
-  ours: Runner,
-): Promise<{ texts: string[]; tjsMs: number; oursMs: number }> {
+  ours: Readonly<Record<K, Runner>>,
+  options: { repeats?: number; onRepeat?: () => void; threads?: number | undefined } = {},
+): Promise<{ texts: string[]; tjsMs: number[]; oursMs: Record<K, number[]> }> {
   const maxNewTokens = captioner.model.manifest.maxLength - 1;
-  const pipe = await openTransformersJs(tjsDir, files[0]!, maxNewTokens);
+  const pipe = await openTransformersJs(tjsDir, files[0]!, maxNewTokens, options.threads);
   try {
     const texts: string[] = [];
-    const timing = await pairedTiming(
-      files,
-      async (f, i) => (texts[i] = await pipe.caption(f)),
-      ours,
-      {
-        repeats: 1,
-        block: TJS_BLOCK,
-      },
-    );
-    return { texts, tjsMs: timing.aMs[0]!, oursMs: timing.bMs[0]! };
+    const tjs: Runner = async (f, i) => (texts[i] = await pipe.caption(f));
+    const ms = await blockTiming(files, { ...ours, [TJS_KEY]: tjs } as Record<string, Runner>, {
+      repeats: options.repeats ?? 1,
+      block: TJS_BLOCK,
+      ...(options.onRepeat && { onRepeat: options.onRepeat }),
+    });
+    const { [TJS_KEY]: tjsMs, ...oursMs } = ms;
+    return { texts, tjsMs: tjsMs!, oursMs: oursMs as Record<K, number[]> };
   } finally {
     await pipe.dispose();
   }
 }
 
-/** transformers.js' image-to-text pipeline on the export of the same weights, warmed up. */
+const TJS_KEY = "transformers.js";
+
+/**
+ * transformers.js' image-to-text pipeline on the export of the same weights, warmed up. With
+ * `threads`, its onnxruntime sessions get that many intra-op threads (transformers.js 2.x has no
+ * option for it: the session factory it uses is wrapped while the pipeline loads).
+ */
 export async function openTransformersJs(
   tjsDir: string,
   warmUpFile: string,
   maxNewTokens: number,
+  threads?: number,
 ): Promise<TransformersJsCaptioner> {
   const { pipeline, env } = await import("@xenova/transformers");
   env.allowRemoteModels = false;
   env.localModelPath = dirname(tjsDir) + "/";
-  const pipe = await pipeline("image-to-text", basename(tjsDir), { quantized: false });
+  // The onnxruntime-node (1.14) that transformers.js itself imports.
+  const require = createRequire(fileURLToPath(import.meta.resolve("@xenova/transformers")));
+  const sessions = (require("onnxruntime-node") as { InferenceSession: { create: SessionFactory } })
+    .InferenceSession;
+  const create = sessions.create;
+  if (threads !== undefined)
+    sessions.create = (model, options) =>
+      create.call(sessions, model, {
+        ...options,
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+      });
+  let pipe;
+  try {
+    pipe = await pipeline("image-to-text", basename(tjsDir), { quantized: false });
+  } finally {
+    sessions.create = create;
+  }
   const caption = async (file: string) => {
     const out = (await pipe(file, { max_new_tokens: maxNewTokens })) as {
       generated_text: string;

@@ -59,10 +59,19 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       "meanExitLayer",
       "countedSpeedup",
       "measuredSpeedup",
+      "layerByLayerSpeedup",
+      "fusedOverLayerByLayer",
+      "decoderSpeedup",
+      "fixedMsPerImage",
       "transformersJsSpeedup",
+      "transformersJsOverFull",
     ])
-      expect(Number.isFinite(report[key]), key).toBe(true);
+      expect(report[key] > 0 && Number.isFinite(report[key]), key).toBe(true);
     expect(report.countedSpeedup).toBeCloseTo(6 / report.meanExitLayer, 9);
+    expect(report.fullDepth).toBe("fused");
+    // Full depth is full depth whichever way it runs: the fused graph is the baseline.
+    expect(report.fullMs).toBeGreaterThan(0);
+    expect(report.layerByLayerMs).toBeGreaterThan(0);
     const training = await beem(["caption-eval", "--seed", "1"], dir);
     expect(training.status).toBe(2);
     expect(training.stderr).toMatch(/Seeds 1 and 2 are the training and validation scenes/);
@@ -93,14 +102,18 @@ describe.runIf(present)("beem caption with the bundled model", () => {
     );
     const rows = lines.slice(1).map((l) => l.split(","));
     expect(rows.map((c) => `${c[0]} ${c[1]}`)).toEqual([
-      "full depth ",
+      "full depth (fused) ",
+      "full depth, layer by layer ",
       "transformers.js ",
       "beem-a 0",
       "beem-a 0.5",
       "patience 0",
       "patience 0.5",
     ]);
-    for (const c of rows.slice(2)) {
+    // Speed-ups are over fused full depth: 1 for it, measured for layer-by-layer full depth.
+    expect(Number(rows[0]![7])).toBe(1);
+    expect(Number(rows[1]![7])).toBeGreaterThan(0);
+    for (const c of rows.slice(3)) {
       const [meanExit, counted, measured] = [Number(c[5]), Number(c[6]), Number(c[7])];
       expect(counted).toBeCloseTo(6 / meanExit, 9);
       expect(measured).toBeGreaterThan(0);

@@ -59,10 +59,15 @@ describe.runIf(present)("beem classify / classify-eval with the bundled model", 
       "meanExitLayer",
       "countedSpeedup",
       "measuredSpeedup",
+      "layerByLayerSpeedup",
+      "fusedOverLayerByLayer",
       "throughputSpeedup",
+      "layerByLayerThroughputSpeedup",
     ]) {
-      expect(typeof report[key]).toBe("number");
+      expect(report[key] > 0 && Number.isFinite(report[key]), key).toBe(true);
     }
+    expect(report.fullDepth).toBe("fused");
+    expect(report.fullAgreesWithLayerByLayer).toBe(true);
     expect(report.rule).toBe("maxprob");
     expect(report.samples).toBe(40);
   });

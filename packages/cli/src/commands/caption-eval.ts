@@ -6,18 +6,19 @@ import {
   type CaptionResult,
 } from "@beem-ts/caption";
 import { median } from "@beem-ts/core";
-import { numberOption, parse } from "../args.js";
+import { integerOption, numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import {
-  TJS_THREADS,
+  TJS_DEFAULT_THREADS,
   candidates,
   exitLayerByDifficulty,
   meanExitLayer as meanExitOf,
-  pairedTiming,
-  recording,
+  pairedSpeedup,
+  timeWays,
+  tjsThreadsLabel,
   tokenStats,
   transformersJsAgainst,
   writeScenes,
@@ -25,14 +26,17 @@ import {
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--json] [--no-tjs]
-  Generates held-out scenes, captions them at full depth and with early exit, scores both
-  against the five references, and times them side by side: every image captioned both ways
-  back to back (order alternated; image decoding and encoder included), speed-up the median
-  over --repeats passes. transformers.js' image-to-text pipeline on the same weights is timed
-  against early exit the same way, in blocks of 25 images (one pass).
+  Generates held-out scenes, captions them with early exit, at full depth in the fused graph
+  (the model run the ordinary way: the baseline) and at full depth layer by layer, scores them
+  against the five references, and times them side by side: every image captioned all three
+  ways back to back (order rotated; image decoding and encoder included), each speed-up the
+  median over --repeats passes of the ratio of the passes' times. transformers.js'
+  image-to-text pipeline on the same weights is timed against early exit and fused full depth
+  in blocks of 25 images, --repeats passes.
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
+  --tjs-threads N intra-op threads of transformers.js' sessions (default ${TJS_DEFAULT_THREADS}; 0: its own default)
   --no-tjs        skip the transformers.js timing`;
 
 export const captionEvalCommand: Command = {
@@ -50,6 +54,7 @@ export const captionEvalCommand: Command = {
         json: { type: "boolean" },
         model: { type: "string" },
         tjs: { type: "string" },
+        "tjs-threads": { type: "string" },
         "no-tjs": { type: "boolean" },
       },
       usage,
@@ -57,6 +62,13 @@ export const captionEvalCommand: Command = {
     const count = numberOption(values.scenes, "--scenes", 100, 1);
     const seed = numberOption(values.seed, "--seed", 1000, 0);
     const repeats = numberOption(values.repeats, "--repeats", 3, 1);
+    const tjsThreadsOption = integerOption(
+      values["tjs-threads"],
+      "--tjs-threads",
+      TJS_DEFAULT_THREADS,
+      0,
+    );
+    const tjsThreads = tjsThreadsOption === 0 ? undefined : tjsThreadsOption;
     const modelDir = resolve(values.model ?? defaultCaptionModel());
     const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
     const choice = await policyChoice(values);
@@ -70,16 +82,18 @@ export const captionEvalCommand: Command = {
       const early: CaptionOptions = { policy };
       const full: CaptionOptions = { full: true };
       const progress = createProgress("caption-eval");
-      const total = repeats + (values["no-tjs"] === true ? 0 : 1);
+      const withTjs = values["no-tjs"] !== true;
+      const total = repeats * (withTjs ? 2 : 1);
       let done = 0;
-      const earlyRun = recording(captioner, early);
-      const fullRun = recording(captioner, full);
-      await earlyRun.run(set.files[0]!, 0); // warm-up: the first run of each graph is slower
-      await fullRun.run(set.files[0]!, 0);
-      const timing = await pairedTiming(set.files, earlyRun.run, fullRun.run, {
-        repeats,
-        onRepeat: () => progress.update(++done, total),
-      });
+      const tick = () => progress.update(++done, total);
+      const ways = await timeWays(
+        captioner,
+        set.files,
+        { early, full, layerByLayer: { full: true, layerByLayer: true } },
+        { repeats, onRepeat: tick },
+      );
+      const earlyRun = ways.early;
+      const fullRun = ways.full;
       const score = (texts: readonly string[]) =>
         scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
       const fullScores = score(fullRun.results.map((r) => r.text));
@@ -95,17 +109,26 @@ export const captionEvalCommand: Command = {
       const meanExitLayerByObjects = Object.fromEntries(
         [...byObjects].sort(([a], [b]) => a - b).map(([k, rs]) => [k, meanExitOf(rs)]),
       );
-      let tjs: { ms: number; speedup: number; cider: number; threads: string } | undefined;
-      if (values["no-tjs"] !== true) {
-        const run = await transformersJsAgainst(captioner, tjsDir, set.files, (f) =>
-          captioner.caption(f, early),
+      let tjs:
+        | { ms: number; speedup: number; fullSpeedup: number; cider: number; threads: string }
+        | undefined;
+      if (withTjs) {
+        const run = await transformersJsAgainst(
+          captioner,
+          tjsDir,
+          set.files,
+          {
+            early: (f: string) => captioner.caption(f, early),
+            full: (f: string) => captioner.caption(f, full),
+          },
+          { repeats, onRepeat: tick, threads: tjsThreads },
         );
-        progress.update(++done, total);
         tjs = {
-          ms: run.tjsMs,
-          speedup: run.tjsMs / run.oursMs,
+          ms: median(run.tjsMs),
+          speedup: pairedSpeedup(run.oursMs.early, run.tjsMs),
+          fullSpeedup: pairedSpeedup(run.oursMs.full, run.tjsMs),
           cider: score(run.texts).ciderD,
-          threads: TJS_THREADS,
+          threads: tjsThreadsLabel(tjsThreads),
         };
       }
       progress.finish();
@@ -122,15 +145,22 @@ export const captionEvalCommand: Command = {
         rougeL: earlyScores.rougeL,
         meanExitLayer,
         countedSpeedup: L / meanExitLayer,
-        measuredSpeedup: timing.speedup,
+        fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
+        measuredSpeedup: pairedSpeedup(ways.early.ms, ways.full.ms),
+        layerByLayerSpeedup: pairedSpeedup(ways.early.ms, ways.layerByLayer.ms),
+        fusedOverLayerByLayer: pairedSpeedup(ways.full.ms, ways.layerByLayer.ms),
+        decoderSpeedup: pairedSpeedup(ways.early.decodeMs, ways.full.decodeMs),
+        fixedMsPerImage: median(ways.early.fixedMs) / count,
         tokenAgreement,
         meanExitLayerByObjects,
         meanExitLayerByDifficulty: exitLayerByDifficulty(set, fullRun.results, earlyRun.results),
-        fullMs: median(timing.bMs),
-        earlyMs: median(timing.aMs),
+        fullMs: median(ways.full.ms),
+        layerByLayerMs: median(ways.layerByLayer.ms),
+        earlyMs: median(ways.early.ms),
         repeats,
         ...(tjs && {
           transformersJsSpeedup: tjs.speedup,
+          transformersJsOverFull: tjs.fullSpeedup,
           transformersJsMs: tjs.ms,
           transformersJsCider: tjs.cider,
           transformersJsThreads: tjs.threads,
@@ -144,13 +174,22 @@ export const captionEvalCommand: Command = {
         textTable(
           ["", "CIDEr-D", "BLEU-4", "ROUGE-L", "ms (median)"],
           [
-            ["full depth", report.ciderFull, report.bleu4Full, report.rougeLFull, report.fullMs],
+            [
+              `full depth (${report.fullDepth})`,
+              report.ciderFull,
+              report.bleu4Full,
+              report.rougeLFull,
+              report.fullMs,
+            ],
+            ["full depth, layer by layer", "", "", "", report.layerByLayerMs],
             ["early exit", report.cider, report.bleu4, report.rougeL, report.earlyMs],
           ],
         ) +
-          `mean exit layer ${meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, measured ${report.measuredSpeedup.toFixed(2)}x` +
+          `mean exit layer ${meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, ` +
+          `measured ${report.measuredSpeedup.toFixed(2)}x against ${report.fullDepth} full depth ` +
+          `(decoder alone ${report.decoderSpeedup.toFixed(2)}x; ${report.layerByLayerSpeedup.toFixed(2)}x against layer-by-layer full depth)` +
           (tjs
-            ? `; transformers.js ${tjs.ms.toFixed(0)} ms (${report.transformersJsSpeedup!.toFixed(2)}x slower than early exit)`
+            ? `; transformers.js ${tjs.ms.toFixed(0)} ms (${tjs.speedup.toFixed(2)}x early exit's time, ${tjs.fullSpeedup.toFixed(2)}x fused full depth's)`
             : "") +
           "\n",
       );

@@ -9,10 +9,12 @@ import { defaultCaptionModel } from "../models.js";
 import { renderSvg, svgToPng, tradeOffSpec, type TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
 import {
-  TJS_THREADS,
+  TJS_DEFAULT_THREADS,
   candidates,
   captionPass,
+  pairedSpeedup,
   pairedTiming,
+  tjsThreadsLabel,
   recording,
   tokenStats,
   transformersJsAgainst,
@@ -25,12 +27,12 @@ const DEFAULT_LAMBDAS = [0, 0.01, 0.05, 0.2, 0.5];
 
 const usage = `Usage: beem caption-sweep --out DIR [--scenes 200] [--seed 1000] [--rules ${DEFAULT_RULES.join(",")}] [--lambdas ${DEFAULT_LAMBDAS.join(",")}] [--repeats 2] [--no-tjs]
   Caption quality against measured speed-up for each rule and lambda on held-out scenes. Each
-  point's policy is fitted on the bundle's calibration log; its speed-up is full-depth time over
-  early-exit time, every image captioned both ways back to back (order alternated, image
-  decoding and encoder included), median over --repeats passes.
-  Writes caption-sweep.md, .csv, .json, and
-  a plot of CIDEr-D against measured speed-up (.svg, .png) with one curve per rule and the
-  full-depth and transformers.js points.
+  point's policy is fitted on the bundle's calibration log; its speed-up is the time of full
+  depth in the fused graph (the model run the ordinary way) over early-exit time, every image
+  captioned both ways back to back (order alternated, image decoding and encoder included),
+  median over --repeats passes. Writes caption-sweep.md, .csv, .json, and a plot of CIDEr-D
+  against measured speed-up (.svg, .png) with one curve per rule and the fused full-depth,
+  layer-by-layer full-depth and transformers.js points.
   --rules R,...   rules to sweep (${CALIBRATION_RULES.join(", ")})
   --lambdas X,... cost parameters (>= 0)
   --model DIR     caption bundle (default: models/caption-beem)
@@ -96,7 +98,7 @@ export const captionSweepCommand: Command = {
     const captioner = await Captioner.load(modelDir);
     try {
       const withTjs = values["no-tjs"] !== true;
-      const total = 1 + rules.length * lambdas.length * repeats + (withTjs ? 1 : 0);
+      const total = 1 + (rules.length * lambdas.length + 1) * repeats + (withTjs ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
       const tick = () => progress.update(++done, total);
@@ -139,9 +141,15 @@ export const captionSweepCommand: Command = {
         }
       }
       const fullMedian = median(fullMs.length > 0 ? fullMs : [fullRun.ms]);
+      const layerByLayer = await pairedTiming(
+        set.files,
+        captionWith(full),
+        captionWith({ full: true, layerByLayer: true }),
+        { repeats, onRepeat: tick },
+      );
       const references: Row[] = [
         {
-          rule: "full depth",
+          rule: captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)",
           lambda: "",
           ciderD: fullScores.ciderD,
           bleu4: fullScores.bleu4,
@@ -152,10 +160,27 @@ export const captionSweepCommand: Command = {
           tokenAgreement: 1,
           ms: fullMedian,
         },
+        {
+          rule: "full depth, layer by layer",
+          lambda: "",
+          ciderD: fullScores.ciderD,
+          bleu4: fullScores.bleu4,
+          rougeL: fullScores.rougeL,
+          meanExitLayer: L,
+          countedSpeedup: 1,
+          measuredSpeedup: 1 / layerByLayer.speedup,
+          tokenAgreement: 1,
+          ms: median(layerByLayer.bMs),
+        },
       ];
       if (withTjs) {
-        const run = await transformersJsAgainst(captioner, tjsDir, set.files, captionWith(full));
-        tick();
+        const run = await transformersJsAgainst(
+          captioner,
+          tjsDir,
+          set.files,
+          { full: captionWith(full) },
+          { threads: TJS_DEFAULT_THREADS, onRepeat: tick },
+        );
         const s = score(run.texts);
         references.push({
           rule: "transformers.js",
@@ -165,9 +190,9 @@ export const captionSweepCommand: Command = {
           rougeL: s.rougeL,
           meanExitLayer: L,
           countedSpeedup: 1,
-          measuredSpeedup: run.oursMs / run.tjsMs,
+          measuredSpeedup: pairedSpeedup(run.tjsMs, run.oursMs.full),
           tokenAgreement: "",
-          ms: run.tjsMs,
+          ms: median(run.tjsMs),
         });
       }
       progress.finish();
@@ -180,7 +205,7 @@ export const captionSweepCommand: Command = {
       });
       const spec = tradeOffSpec({
         title: `CIDEr-D against measured speed-up, ${count} held-out scenes (seed ${seed})`,
-        xTitle: "measured speed-up over full depth (wall-clock)",
+        xTitle: "measured speed-up over fused full depth (wall-clock)",
         yTitle: "CIDEr-D",
         curves: rows.map((r) => point(r, String(r.rule))),
         references: references.map((r) => point(r, String(r.rule))),
@@ -192,7 +217,8 @@ export const captionSweepCommand: Command = {
         seed,
         repeats,
         model: modelDir,
-        transformersJsThreads: withTjs ? TJS_THREADS : null,
+        fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
+        transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
       };
       await writeFile(
         join(out, "caption-sweep.csv"),
@@ -204,7 +230,7 @@ export const captionSweepCommand: Command = {
       await writeFile(
         join(out, "caption-sweep.md"),
         `Caption quality against measured speed-up: ${count} held-out scenes of seed ${seed}, ` +
-          `each image captioned early and at full depth back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).\n\n` +
+          `each image captioned early and at full depth (fused graph) back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).\n\n` +
           markdown(all) +
           "\n",
       );

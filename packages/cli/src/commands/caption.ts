@@ -1,5 +1,11 @@
 import { BeemError } from "@beem-ts/core";
-import { Captioner, MAX_BEAMS, type BatchCaption, type CaptionResult } from "@beem-ts/caption";
+import {
+  Captioner,
+  MAX_BEAMS,
+  type BatchCaption,
+  type CaptionResult,
+  type PreparedImage,
+} from "@beem-ts/caption";
 import { integerOption, numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
@@ -68,6 +74,22 @@ export const captionCommand: Command = {
       failed.push(image);
       io.stderr(`beem caption: ${image}: error [${error.code}]: ${error.message}\n`);
     };
+    // The next group's images are decoded (sharp, off the main thread) while the current group
+    // goes through the model.
+    type Prepared = { ok: true; image: PreparedImage } | { ok: false; error: BeemError };
+    const prepare = (group: readonly string[]): Promise<Prepared[]> =>
+      Promise.all(
+        group.map((file) =>
+          captioner.prepare(file).then(
+            (image): Prepared => ({ ok: true, image }),
+            (error: unknown): Prepared => {
+              if (error instanceof BeemError) return { ok: false, error };
+              throw error;
+            },
+          ),
+        ),
+      );
+    let upcoming: Promise<Prepared[]> | undefined;
     try {
       const L = captioner.numExits;
       for (let start = 0; start < positionals.length; start += batch) {
@@ -87,15 +109,19 @@ export const captionCommand: Command = {
           }
           continue;
         }
-        let results: BatchCaption[];
-        if (group.length === 1) {
-          try {
-            results = [{ ok: true, result: await captioner.caption(group[0]!, options) }];
-          } catch (error) {
-            if (!(error instanceof BeemError)) throw error;
-            results = [{ ok: false, error }];
-          }
-        } else results = await captioner.captionBatch(group, options);
+        const prepared = await (upcoming ?? prepare(group));
+        const following = positionals.slice(start + batch, start + 2 * batch);
+        upcoming = following.length > 0 ? prepare(following) : undefined;
+        upcoming?.catch(() => undefined); // awaited (and thrown) on the next round
+        const ready = prepared.flatMap((p) => (p.ok ? [p.image] : []));
+        const captions: BatchCaption[] =
+          ready.length === 0
+            ? []
+            : ready.length === 1
+              ? [{ ok: true, result: await captioner.caption(ready[0]!, options) }]
+              : await captioner.captionBatch(ready, options);
+        let next = 0;
+        const results = prepared.map((p): BatchCaption => (p.ok ? captions[next++]! : p));
         results.forEach((r, i) => {
           if (r.ok) print(io, group[i]!, r.result, values.json === true, L);
           else report(group[i]!, r.error);

@@ -1,4 +1,5 @@
 import { median } from "@beem-ts/core";
+import { pairedSpeedup } from "../paired.js";
 import { TextClassifier, readLabelledTexts, type ClassifyOptions } from "@beem-ts/text";
 import { numberOption, parse, required } from "../args.js";
 import { textTable } from "../format.js";
@@ -7,8 +8,10 @@ import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem classify-eval --data FILE.jsonl [--rule R --lambda X | --policy FILE] [--batch N] [--repeats 3] [--json]
-  Accuracy and speed-up of early exit against full depth on labelled texts, timed side by side
-  in one run (medians over repeats; tokenisation included).
+  Accuracy and speed-up of early exit on labelled texts against full depth in the fused graph
+  (the model run the ordinary way) and against full depth layer by layer, all timed side by
+  side in one run: each repeat runs every way once (order rotated), each speed-up the median
+  over repeats of the ratio of the repeats' times (tokenisation included).
 ${POLICY_USAGE}
   --batch N       also time batches of N (rows leave the batch as they exit): throughputSpeedup
   --repeats K     timed repeats of each mode (default 3)
@@ -44,7 +47,8 @@ export const classifyEvalCommand: Command = {
       const texts = data.map((d) => d.text);
       const policy = await classifier.policyFor(choice);
       const progress = createProgress("timing");
-      const steps = (batch === undefined ? 1 : 2) * (repeats + 1) * 2;
+      const ways = ["early", "full", "layerByLayer"] as const;
+      const steps = (batch === undefined ? 1 : 2) * (repeats + 1) * ways.length;
       let done = 0;
       const timed = async (options: ClassifyOptions) => {
         const started = performance.now();
@@ -52,26 +56,33 @@ export const classifyEvalCommand: Command = {
         progress.update(++done, steps);
         return { ms: performance.now() - started, results };
       };
-      /** Warm-up, then repeats alternating which mode goes first. */
+      /** A warm-up of each way, then repeats running every way once, the order rotating. */
       const compare = async (batchSize: number) => {
-        const early = await timed({ policy, batchSize });
-        const full = await timed({ full: true, batchSize });
-        const earlyMs: number[] = [];
-        const fullMs: number[] = [];
+        const options: Record<(typeof ways)[number], ClassifyOptions> = {
+          early: { policy, batchSize },
+          full: { full: true, batchSize },
+          layerByLayer: { full: true, layerByLayer: true, batchSize },
+        };
+        const results = {
+          early: (await timed(options.early)).results,
+          full: (await timed(options.full)).results,
+          layerByLayer: (await timed(options.layerByLayer)).results,
+        };
+        const ms = { early: [] as number[], full: [] as number[], layerByLayer: [] as number[] };
         for (let r = 0; r < repeats; r++) {
-          if (r % 2 === 0) {
-            fullMs.push((await timed({ full: true, batchSize })).ms);
-            earlyMs.push((await timed({ policy, batchSize })).ms);
-          } else {
-            earlyMs.push((await timed({ policy, batchSize })).ms);
-            fullMs.push((await timed({ full: true, batchSize })).ms);
+          for (let k = 0; k < ways.length; k++) {
+            const way = ways[(k + r) % ways.length]!;
+            ms[way].push((await timed(options[way])).ms);
           }
         }
         return {
-          early: early.results,
-          full: full.results,
-          earlyMs: median(earlyMs),
-          fullMs: median(fullMs),
+          ...results,
+          earlyMs: median(ms.early),
+          fullMs: median(ms.full),
+          layerByLayerMs: median(ms.layerByLayer),
+          speedup: pairedSpeedup(ms.early, ms.full),
+          layerByLayerSpeedup: pairedSpeedup(ms.early, ms.layerByLayer),
+          fusedOverLayerByLayer: pairedSpeedup(ms.full, ms.layerByLayer),
         };
       };
       const single = await compare(1);
@@ -91,17 +102,27 @@ export const classifyEvalCommand: Command = {
         fullAccuracy: correct(single.full),
         meanExitLayer,
         countedSpeedup: L / meanExitLayer,
-        measuredSpeedup: single.fullMs / single.earlyMs,
+        fullDepth: classifier.fusedFullDepth ? "fused" : "layer-by-layer",
+        measuredSpeedup: single.speedup,
+        layerByLayerSpeedup: single.layerByLayerSpeedup,
+        fusedOverLayerByLayer: single.fusedOverLayerByLayer,
         fullMs: single.fullMs,
+        layerByLayerMs: single.layerByLayerMs,
         earlyMs: single.earlyMs,
+        fullAgreesWithLayerByLayer: single.full.every(
+          (r, i) => r.labelId === single.layerByLayer[i]!.labelId,
+        ),
         exitCounts,
         truncated: single.early.filter((r) => r.truncated).length,
         repeats,
         ...(batched && {
           batch,
           batchedAccuracy: correct(batched.early),
-          throughputSpeedup: batched.fullMs / batched.earlyMs,
+          throughputSpeedup: batched.speedup,
+          layerByLayerThroughputSpeedup: batched.layerByLayerSpeedup,
+          fusedOverLayerByLayerBatched: batched.fusedOverLayerByLayer,
           fullTextsPerSecond: (1000 * data.length) / batched.fullMs,
+          layerByLayerTextsPerSecond: (1000 * data.length) / batched.layerByLayerMs,
           earlyTextsPerSecond: (1000 * data.length) / batched.earlyMs,
         }),
       };
@@ -117,7 +138,8 @@ export const classifyEvalCommand: Command = {
             "full accuracy",
             "mean exit",
             "counted speed-up",
-            "measured speed-up",
+            `measured speed-up (vs ${report.fullDepth} full depth)`,
+            "vs layer by layer",
           ],
           [
             [
@@ -127,12 +149,13 @@ export const classifyEvalCommand: Command = {
               report.meanExitLayer,
               report.countedSpeedup,
               report.measuredSpeedup,
+              report.layerByLayerSpeedup,
             ],
           ],
         ) +
-          `full ${report.fullMs.toFixed(0)} ms, early exit ${report.earlyMs.toFixed(0)} ms (medians of ${repeats}); exits: ${exitCounts.join(" ")}\n` +
+          `full ${report.fullMs.toFixed(0)} ms (layer by layer ${report.layerByLayerMs.toFixed(0)} ms), early exit ${report.earlyMs.toFixed(0)} ms (medians of ${repeats}); exits: ${exitCounts.join(" ")}\n` +
           (batched
-            ? `batch ${batch}: throughput speed-up ${report.throughputSpeedup!.toFixed(2)}x\n`
+            ? `batch ${batch}: throughput speed-up ${report.throughputSpeedup!.toFixed(2)}x (${report.layerByLayerThroughputSpeedup!.toFixed(2)}x against layer by layer)\n`
             : ""),
       );
     } finally {
