@@ -103,7 +103,7 @@ describe.runIf(present)("beem caption with the bundled model", () => {
     const rows = lines.slice(1).map((l) => l.split(","));
     expect(rows.map((c) => `${c[0]} ${c[1]}`)).toEqual([
       "full depth (fused) ",
-      "full depth, layer by layer ",
+      "full depth (layer by layer) ",
       "transformers.js ",
       "beem-a 0",
       "beem-a 0.5",

@@ -98,7 +98,10 @@ export const captionSweepCommand: Command = {
     const captioner = await Captioner.load(modelDir);
     try {
       const withTjs = values["no-tjs"] !== true;
-      const total = 1 + (rules.length * lambdas.length + 1) * repeats + (withTjs ? 1 : 0);
+      const total =
+        1 +
+        (rules.length * lambdas.length + (captioner.fusedFullDepth ? 1 : 0)) * repeats +
+        (withTjs ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
       const tick = () => progress.update(++done, total);
@@ -141,12 +144,15 @@ export const captionSweepCommand: Command = {
         }
       }
       const fullMedian = median(fullMs.length > 0 ? fullMs : [fullRun.ms]);
-      const layerByLayer = await pairedTiming(
-        set.files,
-        captionWith(full),
-        captionWith({ full: true, layerByLayer: true }),
-        { repeats, onRepeat: tick },
-      );
+      // Without fused graphs full depth already runs layer by layer: no second point.
+      const layerByLayer = captioner.fusedFullDepth
+        ? await pairedTiming(
+            set.files,
+            captionWith(full),
+            captionWith({ full: true, layerByLayer: true }),
+            { repeats, onRepeat: tick },
+          )
+        : undefined;
       const references: Row[] = [
         {
           rule: captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)",
@@ -160,8 +166,10 @@ export const captionSweepCommand: Command = {
           tokenAgreement: 1,
           ms: fullMedian,
         },
-        {
-          rule: "full depth, layer by layer",
+      ];
+      if (layerByLayer)
+        references.push({
+          rule: "full depth (layer by layer)",
           lambda: "",
           ciderD: fullScores.ciderD,
           bleu4: fullScores.bleu4,
@@ -171,8 +179,7 @@ export const captionSweepCommand: Command = {
           measuredSpeedup: 1 / layerByLayer.speedup,
           tokenAgreement: 1,
           ms: median(layerByLayer.bMs),
-        },
-      ];
+        });
       if (withTjs) {
         const run = await transformersJsAgainst(
           captioner,
