@@ -12,6 +12,13 @@ export function checkFiniteNumber(name: string, value: unknown, min = -Infinity)
   return value;
 }
 
+/** A number strictly between 0 and 1 (a probability bound). */
+export function checkOpenUnit(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value >= 1)
+    invalidArgument(name, "a number in (0, 1)", value);
+  return value;
+}
+
 export function checkInteger(name: string, value: unknown, min: number, max = Infinity): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;

@@ -31,7 +31,20 @@ export {
   type FinalPolicy,
   type Threshold,
   type CalibrationSummary,
+  type RiskControlSummary,
 } from "./policy.js";
+export {
+  calibrateRisk,
+  createLossMeter,
+  hoeffdingBentkusPValue,
+  meanLoss,
+  neededSamples,
+  RISK_LOSSES,
+  RISK_PATH_LAMBDAS,
+  type RiskLoss,
+  type RiskControlOptions,
+  type RiskControlResult,
+} from "./risk-control.js";
 export { createDecider, type Decider, type ExitRun, type StepDecision } from "./decider.js";
 export {
   ExitTableBuilder,
@@ -72,4 +85,5 @@ export {
   foldFixedCost,
   type PolicyChoice,
   type PolicyContext,
+  type RiskChoice,
 } from "./policy-choice.js";

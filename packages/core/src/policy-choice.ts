@@ -1,7 +1,7 @@
 // What a runtime decides with: a given policy, a rule fitted at a lambda, full depth, or its
 // default; the same choice for every task package.
 import { BeemError } from "./errors.js";
-import { checkFiniteNumber } from "./check.js";
+import { checkFiniteNumber, checkOpenUnit } from "./check.js";
 import type { Policy } from "./policy.js";
 import { CALIBRATION_RULES, type CalibrationRule } from "./rules.js";
 
@@ -14,6 +14,19 @@ export interface PolicyChoice {
   readonly lambda?: number;
   /** Run every layer. */
   readonly full?: boolean;
+  /**
+   * Instead of `lambda`: the fastest policy of `rule` whose loss (disagreement with the last
+   * exit) is at most this, with probability 1 - `delta` (`calibrateRisk`). In (0, 1).
+   */
+  readonly maxLoss?: number;
+  /** With `maxLoss`: the probability the bound may fail. In (0, 1); default 0.1. */
+  readonly delta?: number;
+}
+
+/** What `fitRisk` is asked for. */
+export interface RiskChoice {
+  readonly maxLoss: number;
+  readonly delta?: number;
 }
 
 export interface PolicyContext {
@@ -21,15 +34,25 @@ export interface PolicyContext {
   readonly defaultPolicy: Policy;
   /** Fits `rule` at `lambda` on the runtime's calibration data. */
   fit(rule: CalibrationRule, lambda: number): Policy | Promise<Policy>;
+  /** Fits `rule` with a risk guarantee on the runtime's calibration data (`calibrateRisk`). */
+  fitRisk?(rule: CalibrationRule, risk: RiskChoice): Policy | Promise<Policy>;
 }
 
 /** The policy for a choice, checked against the model's number of exits. */
 export async function choosePolicy(choice: PolicyChoice, context: PolicyContext): Promise<Policy> {
   if (choice.full === true) return { version: 1, rule: "final", numExits: context.numExits };
-  const fitting = choice.rule !== undefined || choice.lambda !== undefined;
+  const risk = choice.maxLoss !== undefined || choice.delta !== undefined;
+  const fitting = choice.rule !== undefined || choice.lambda !== undefined || risk;
   if (fitting && choice.policy !== undefined) {
-    throw new BeemError("INVALID_ARGUMENT", 'Give either "policy" or "rule"/"lambda", not both');
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      'Give either "policy" or "rule"/"lambda"/"maxLoss", not both',
+    );
   }
+  if (choice.lambda !== undefined && choice.maxLoss !== undefined)
+    throw new BeemError("INVALID_ARGUMENT", 'Give either "lambda" or "maxLoss", not both');
+  if (choice.delta !== undefined && choice.maxLoss === undefined)
+    throw new BeemError("INVALID_ARGUMENT", '"delta" goes with "maxLoss"');
   let policy: Policy;
   if (fitting) {
     const rule = choice.rule ?? "beem-a";
@@ -39,7 +62,14 @@ export async function choosePolicy(choice: PolicyChoice, context: PolicyContext)
         `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
       );
     }
-    policy = await context.fit(rule, checkFiniteNumber("lambda", choice.lambda ?? 0, 0));
+    if (risk) {
+      if (context.fitRisk === undefined)
+        throw new BeemError("INVALID_ARGUMENT", "This runtime cannot fit policies with maxLoss");
+      policy = await context.fitRisk(rule, {
+        maxLoss: checkOpenUnit("maxLoss", choice.maxLoss),
+        ...(choice.delta !== undefined && { delta: checkOpenUnit("delta", choice.delta) }),
+      });
+    } else policy = await context.fit(rule, checkFiniteNumber("lambda", choice.lambda ?? 0, 0));
   } else {
     policy = choice.policy ?? context.defaultPolicy;
   }

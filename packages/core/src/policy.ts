@@ -20,6 +20,27 @@ export interface CalibrationSummary {
   readonly exitAccuracies: readonly number[];
 }
 
+/** How a policy was certified by `calibrateRisk` (Learn-then-Test). */
+export interface RiskControlSummary {
+  /** The loss bound asked for. */
+  readonly epsilon: number;
+  /** The bound holds with probability at least 1 - delta over the calibration data. */
+  readonly delta: number;
+  readonly loss: "disagreement" | "error";
+  /** Log lines the candidate policies were tested on. */
+  readonly calibrationSamples: number;
+  /** Log lines the path of candidate policies was fitted on. */
+  readonly pathSamples: number;
+  /** The policy's mean loss on the test lines. */
+  readonly empiricalLoss: number;
+  /** Its Hoeffding-Bentkus p-value (<= delta: certified). */
+  readonly pValue: number;
+  /** Policies of the path tested (the last one failed unless the path ran out). */
+  readonly tested: number;
+  /** The lambda the policy was fitted at on the path lines; null for the full-depth fallback. */
+  readonly lambda: number | null;
+}
+
 interface PolicyCommon {
   readonly version: typeof POLICY_VERSION;
   readonly numExits: number;
@@ -28,6 +49,8 @@ interface PolicyCommon {
   /** Per-exit costs (layer plus exit head), exit 1 first; equal when absent. */
   readonly costs?: readonly number[];
   readonly calibration?: CalibrationSummary;
+  /** Set when the policy carries a risk guarantee (`calibrateRisk`). */
+  readonly riskControl?: RiskControlSummary;
 }
 
 /** `null` thresholds mean "never stop at this exit". */
@@ -93,7 +116,15 @@ export function serializePolicy(policy: Policy): string {
   return JSON.stringify(policy, null, 2) + "\n";
 }
 
-const COMMON_KEYS = ["version", "rule", "numExits", "lambda", "costs", "calibration"];
+const COMMON_KEYS = [
+  "version",
+  "rule",
+  "numExits",
+  "lambda",
+  "costs",
+  "calibration",
+  "riskControl",
+];
 const RULE_KEYS: Record<PolicyRule, readonly string[]> = {
   beem: ["weighting", "weights", "reset", "thresholds"],
   maxprob: ["thresholds"],
@@ -225,6 +256,18 @@ export function parsePolicy(value: unknown, options: { source?: string } = {}): 
       fail("calibration", "an object", record.calibration);
     }
     common.calibration = record.calibration;
+  }
+  if (record.riskControl !== undefined) {
+    const r = record.riskControl as Record<string, unknown> | null;
+    if (typeof r !== "object" || r === null) fail("riskControl", "an object", r);
+    for (const key of ["epsilon", "delta"] as const) {
+      const v = r![key];
+      if (typeof v !== "number" || !(v > 0 && v < 1))
+        fail(`riskControl.${key}`, "a number in (0, 1)", v);
+    }
+    if (r!.loss !== "disagreement" && r!.loss !== "error")
+      fail("riskControl.loss", `"disagreement" or "error"`, r!.loss);
+    common.riskControl = r;
   }
   return { ...common, ...specific } as unknown as Policy;
 }

@@ -2,13 +2,17 @@ import { describe, expect, it } from "vitest";
 import { choosePolicy, foldFixedCost, type Policy } from "../src/index.js";
 
 const defaultPolicy: Policy = { version: 1, rule: "maxprob", numExits: 3, thresholds: [0.9, 0.9] };
-const fitted: [string, number][] = [];
+const fitted: [string, number | { maxLoss: number; delta?: number }][] = [];
 const context = {
   numExits: 3,
   defaultPolicy,
   fit: (rule: string, lambda: number): Policy => {
     fitted.push([rule, lambda]);
     return { version: 1, rule: "static", numExits: 3, layer: 2, lambda };
+  },
+  fitRisk: (rule: string, risk: { maxLoss: number; delta?: number }): Policy => {
+    fitted.push([rule, risk]);
+    return { version: 1, rule: "static", numExits: 3, layer: 2 };
   },
 };
 
@@ -24,15 +28,26 @@ describe("choosePolicy", () => {
     expect(await choosePolicy({ policy: given }, context)).toBe(given);
     await choosePolicy({ rule: "entropy", lambda: 0.1 }, context);
     await choosePolicy({ lambda: 0.2 }, context);
+    await choosePolicy({ maxLoss: 0.02 }, context);
+    await choosePolicy({ rule: "maxprob", maxLoss: 0.05, delta: 0.2 }, context);
     expect(fitted).toEqual([
       ["entropy", 0.1],
       ["beem-a", 0.2],
+      ["beem-a", { maxLoss: 0.02 }],
+      ["maxprob", { maxLoss: 0.05, delta: 0.2 }],
     ]);
   });
 
   it.each([
-    [{ policy: defaultPolicy, lambda: 0.1 }, /Give either "policy" or "rule"\/"lambda", not both/],
+    [
+      { policy: defaultPolicy, lambda: 0.1 },
+      /Give either "policy" or "rule"\/"lambda"\/"maxLoss", not both/,
+    ],
     [{ rule: "nope" as never }, /Expected rule to be one of beem-a/],
+    [{ maxLoss: 1.5 }, /Expected maxLoss to be a number in \(0, 1\) but received 1\.5/],
+    [{ maxLoss: 0.1, delta: 0 }, /Expected delta to be a number in \(0, 1\) but received 0/],
+    [{ maxLoss: 0.1, lambda: 0.1 }, /Give either "lambda" or "maxLoss", not both/],
+    [{ delta: 0.1 }, /"delta" goes with "maxLoss"/],
     [{ lambda: -1 }, /Expected lambda to be a finite number >= 0 but received -1/],
     [
       { policy: { version: 1, rule: "final", numExits: 5 } as Policy },
