@@ -11,7 +11,7 @@ import {
   type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
-import { bundleCalibration } from "@beem-ts/onnx";
+import { bundleCalibration, type BundleCalibration } from "@beem-ts/onnx";
 import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
 import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
@@ -35,6 +35,14 @@ export interface CaptionOptions {
   readonly rule?: CalibrationRule;
   /** Cost parameter for `rule` (default 0); alone, BEEM-A at this lambda. */
   readonly lambda?: number;
+  /**
+   * Instead of `lambda`: the fastest `rule` policy (default BEEM-A) whose per-token disagreement
+   * with full depth is at most this, with probability 1 - `delta` over the calibration log
+   * (Learn-then-Test; see the core README). In (0, 1).
+   */
+  readonly maxLoss?: number;
+  /** With `maxLoss`: the probability that the bound fails. In (0, 1); default 0.1. */
+  readonly delta?: number;
   /**
    * Run every layer for every token. Default false. Full depth runs the bundle's fused step
    * graph (one run per token, only the last head) where it has one, unless `layerByLayer` or
@@ -115,7 +123,7 @@ export class Captioner {
   readonly #tokenizer: BertTokenizer;
   readonly #imageOptions: ImageOptions;
   readonly #vocabulary: readonly string[];
-  readonly #fit: (rule: CalibrationRule, lambda: number) => Promise<Policy>;
+  readonly #calibration: BundleCalibration;
 
   private constructor(
     dir: string,
@@ -125,7 +133,7 @@ export class Captioner {
     policy: Policy,
     imageOptions: ImageOptions,
   ) {
-    this.#fit = bundleCalibration({
+    this.#calibration = bundleCalibration({
       dir,
       calibrationLog: model.manifest.calibrationLog,
       costs: model.manifest.costs,
@@ -187,7 +195,8 @@ export class Captioner {
     return choosePolicy(options, {
       numExits: this.numExits,
       defaultPolicy: this.defaultPolicy,
-      fit: this.#fit,
+      fit: (rule, lambda) => this.#calibration.fit(rule, lambda),
+      fitRisk: (rule, risk) => this.#calibration.fitRisk(rule, risk),
     });
   }
 

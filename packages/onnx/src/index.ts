@@ -1,3 +1,7 @@
 // @beem-ts/onnx: onnxruntime-node sessions for layer-by-layer models.
 export { createSession, ort, type SessionOptions } from "./session.js";
-export { bundleCalibration, type BundleCalibrationSource } from "./bundle-calibration.js";
+export {
+  bundleCalibration,
+  type BundleCalibration,
+  type BundleCalibrationSource,
+} from "./bundle-calibration.js";

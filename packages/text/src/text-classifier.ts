@@ -15,7 +15,7 @@ import { bundleError } from "./errors.js";
 import { runFused, runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
-import { bundleCalibration, type SessionOptions } from "@beem-ts/onnx";
+import { bundleCalibration, type BundleCalibration, type SessionOptions } from "@beem-ts/onnx";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 export type LoadOptions = SessionOptions;
@@ -27,6 +27,14 @@ export interface ClassifyOptions {
   readonly rule?: CalibrationRule;
   /** Cost parameter for `rule`; default 0. With no `rule`, BEEM-A at this lambda. */
   readonly lambda?: number;
+  /**
+   * Instead of `lambda`: the fastest `rule` policy (default BEEM-A) whose disagreement with the
+   * last exit is at most this, with probability 1 - `delta` over the calibration log
+   * (Learn-then-Test; see the core README). In (0, 1).
+   */
+  readonly maxLoss?: number;
+  /** With `maxLoss`: the probability that the bound fails. In (0, 1); default 0.1. */
+  readonly delta?: number;
   /**
    * Run every layer (no early exit). Default false. Full depth runs the bundle's fused graph
    * (one run, only the last head) where it has one, unless `layerByLayer` or `trace` is set.
@@ -61,7 +69,7 @@ export class TextClassifier {
   readonly defaultPolicy: Policy;
   readonly #encoder: MultiExitEncoder;
   readonly #tokenizer: TextTokenizer;
-  readonly #fit: (rule: CalibrationRule, lambda: number) => Promise<Policy>;
+  readonly #calibration: BundleCalibration;
   readonly #finalPolicy: Policy;
 
   private constructor(
@@ -70,7 +78,7 @@ export class TextClassifier {
     tokenizer: TextTokenizer,
     policy: Policy,
   ) {
-    this.#fit = bundleCalibration({
+    this.#calibration = bundleCalibration({
       dir,
       calibrationLog: encoder.manifest.calibrationLog,
       costs: encoder.manifest.costs,
@@ -188,7 +196,8 @@ export class TextClassifier {
     return choosePolicy(options, {
       numExits: this.numExits,
       defaultPolicy: this.defaultPolicy,
-      fit: this.#fit,
+      fit: (rule, lambda) => this.#calibration.fit(rule, lambda),
+      fitRisk: (rule, risk) => this.#calibration.fitRisk(rule, risk),
     });
   }
 
