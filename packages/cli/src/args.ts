@@ -55,6 +55,18 @@ export function numberOption(
   return n;
 }
 
+/** A probability bound: a number strictly between 0 and 1. */
+export function openUnitOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !(n > 0 && n < 1)) {
+    throw new UsageError(
+      `Expected ${flag} to be a number in (0, 1) but received ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
 /** An integer flag within [min, max]. */
 export function integerOption(
   value: string | undefined,

@@ -1,7 +1,7 @@
 // Where the bundled models are, and the options that choose a policy.
 import { resolve } from "node:path";
 import { CALIBRATION_RULES, type CalibrationRule, type Policy } from "@beem-ts/core";
-import { numberOption, oneOf } from "./args.js";
+import { numberOption, oneOf, openUnitOption } from "./args.js";
 import { readPolicy } from "./files.js";
 import { UsageError } from "./cli-error.js";
 
@@ -22,10 +22,15 @@ export const POLICY_OPTIONS = {
   lambda: { type: "string" },
   policy: { type: "string" },
   full: { type: "boolean" },
+  "max-loss": { type: "string" },
+  delta: { type: "string" },
 } as const;
 
 export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (calibrated on the bundle's calibration log)
   --lambda X      cost parameter for --rule (default 0; alone: BEEM-A at X)
+  --max-loss E    instead of --lambda: the fastest --rule policy (default BEEM-A) whose
+                  disagreement with full depth is at most E with probability 1 - delta
+  --delta D       with --max-loss: the probability the bound fails (default 0.1)
   --policy FILE   a policy file instead
   --full          no early exit: run every layer
   (default: the bundle's own policy)`;
@@ -35,6 +40,8 @@ export interface PolicyChoice {
   readonly rule?: CalibrationRule;
   readonly lambda?: number;
   readonly full?: boolean;
+  readonly maxLoss?: number;
+  readonly delta?: number;
 }
 
 export async function policyChoice(values: {
@@ -42,14 +49,29 @@ export async function policyChoice(values: {
   lambda?: string | undefined;
   policy?: string | undefined;
   full?: boolean | undefined;
+  "max-loss"?: string | undefined;
+  delta?: string | undefined;
 }): Promise<PolicyChoice> {
-  if (values.policy !== undefined && (values.rule !== undefined || values.lambda !== undefined)) {
-    throw new UsageError("Give either --policy or --rule/--lambda, not both");
+  const fitting =
+    values.rule !== undefined ||
+    values.lambda !== undefined ||
+    values["max-loss"] !== undefined ||
+    values.delta !== undefined;
+  if (values.policy !== undefined && fitting) {
+    throw new UsageError("Give either --policy or --rule/--lambda/--max-loss, not both");
   }
+  if (values.lambda !== undefined && values["max-loss"] !== undefined)
+    throw new UsageError("Give either --lambda or --max-loss, not both");
+  if (values.delta !== undefined && values["max-loss"] === undefined)
+    throw new UsageError("--delta goes with --max-loss");
   if (values.full === true) return { full: true };
   if (values.policy !== undefined) return { policy: await readPolicy(values.policy) };
   return {
     ...(values.rule !== undefined && { rule: oneOf(values.rule, "--rule", CALIBRATION_RULES) }),
     ...(values.lambda !== undefined && { lambda: numberOption(values.lambda, "--lambda", 0, 0) }),
+    ...(values["max-loss"] !== undefined && {
+      maxLoss: openUnitOption(values["max-loss"], "--max-loss")!,
+    }),
+    ...(values.delta !== undefined && { delta: openUnitOption(values.delta, "--delta")! }),
   };
 }

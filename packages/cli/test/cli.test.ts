@@ -153,7 +153,93 @@ describe("bad input: a clear message, a non-zero status, nothing half-written", 
     expect(readFileSync(join(dir, "keep.json"), "utf8")).toBe("precious");
   });
 
+  it("calibrates with a risk guarantee, and evaluate reports the realised loss", async () => {
+    const c = await beem(
+      [
+        "calibrate",
+        "--exits",
+        "cal.jsonl",
+        "--rule",
+        "beem-a",
+        "--max-loss",
+        "0.05",
+        "--delta",
+        "0.1",
+        "--out",
+        "risk.json",
+      ],
+      dir,
+    );
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/loss \(disagreement\) <= 0\.05 w\.p\. 0\.9/);
+    const policy = JSON.parse(readFileSync(join(dir, "risk.json"), "utf8"));
+    expect(policy.riskControl).toMatchObject({ epsilon: 0.05, delta: 0.1, loss: "disagreement" });
+    expect(policy.riskControl.pValue).toBeLessThanOrEqual(0.1);
+    const e = await beem(
+      ["evaluate", "--exits", "test.jsonl", "--policy", "risk.json", "--json"],
+      dir,
+    );
+    expect(e.status, e.stderr).toBe(0);
+    const report = JSON.parse(e.stdout);
+    expect(report.risk).toMatchObject({ loss: "disagreement", maxLoss: 0.05, delta: 0.1 });
+    expect(report.risk.realisedLoss).toBeGreaterThanOrEqual(0);
+    expect(report.risk.realisedLoss).toBeLessThanOrEqual(0.05);
+    expect(report.countedSpeedup).toBeGreaterThan(1);
+    // A log too small: full depth, with a warning naming the lines needed.
+    writeFileSync(
+      join(dir, "tiny.jsonl"),
+      readFileSync(cal, "utf8").split("\n").slice(0, 50).join("\n"),
+    );
+    const tiny = await beem(
+      ["calibrate", "--exits", "tiny.jsonl", "--rule", "maxprob", "--max-loss", "0.01"],
+      dir,
+    );
+    expect(tiny.status, tiny.stderr).toBe(0);
+    expect(tiny.stderr).toMatch(/warning: Running at full depth: .*at least 230 test lines/);
+    expect(JSON.parse(tiny.stdout).rule).toBe("final");
+  });
+
   it.each([
+    [
+      ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--max-loss", "1"],
+      2,
+      /Expected --max-loss to be a number in \(0, 1\) but received "1"/,
+    ],
+    [
+      [
+        "calibrate",
+        "--exits",
+        "cal.jsonl",
+        "--rule",
+        "beem-a",
+        "--max-loss",
+        "0.1",
+        "--delta",
+        "0",
+      ],
+      2,
+      /Expected --delta to be a number in \(0, 1\) but received "0"/,
+    ],
+    [
+      [
+        "calibrate",
+        "--exits",
+        "cal.jsonl",
+        "--rule",
+        "beem-a",
+        "--max-loss",
+        "0.1",
+        "--lambda",
+        "1",
+      ],
+      2,
+      /Give either --lambda or --max-loss, not both/,
+    ],
+    [
+      ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--delta", "0.1"],
+      2,
+      /--delta and --loss go with --max-loss/,
+    ],
     [
       ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--lambda", "-1"],
       2,

@@ -19,6 +19,19 @@ const policyParams = [
     schema: { type: "string", enum: CALIBRATION_RULES },
   },
   {
+    name: "maxLoss",
+    in: "query",
+    description:
+      "Instead of `lambda`: the fastest `rule` policy whose disagreement with full depth is at most this, with probability 1 - `delta` over the calibration log (Learn-then-Test).",
+    schema: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  },
+  {
+    name: "delta",
+    in: "query",
+    description: "With `maxLoss`: the probability the bound fails (default 0.1).",
+    schema: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  },
+  {
     name: "full",
     in: "query",
     description: "Run every layer (no early exit).",
@@ -52,8 +65,10 @@ export const OPENAPI = {
                 type: "object",
                 properties: {
                   image: { type: "array", items: { type: "string", format: "binary" } },
-                  lambda: { type: "number" },
-                  rule: { type: "string" },
+                  lambda: { type: "number", minimum: 0 },
+                  rule: { type: "string", enum: CALIBRATION_RULES },
+                  maxLoss: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+                  delta: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
                   maxTokens: { type: "integer" },
                   beams: { type: "integer" },
                   full: { type: "boolean" },
@@ -90,6 +105,8 @@ export const OPENAPI = {
                   texts: { type: "array", items: { type: "string" }, minItems: 1 },
                   lambda: { type: "number", minimum: 0 },
                   rule: { type: "string", enum: CALIBRATION_RULES },
+                  maxLoss: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+                  delta: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
                   full: { type: "boolean" },
                 },
               },

@@ -7,6 +7,8 @@ export interface PolicyOptions {
   readonly rule?: CalibrationRule;
   readonly lambda?: number;
   readonly full?: boolean;
+  readonly maxLoss?: number;
+  readonly delta?: number;
 }
 
 export interface CaptionRequestOptions extends PolicyOptions {
@@ -86,6 +88,19 @@ function policyOptions(fields: Record<string, unknown>): PolicyOptions {
   const rule = single("rule", fields.rule);
   const lambda = single("lambda", fields.lambda);
   const full = single("full", fields.full);
+  const maxLoss = single("maxLoss", fields.maxLoss);
+  const delta = single("delta", fields.delta);
+  const openUnit = (name: string, value: unknown): number => {
+    const n = numberValue(name, value);
+    if (!(n > 0 && n < 1)) invalid(name, "a number in (0, 1)", value);
+    return n;
+  };
+  const maxLossValue = maxLoss === undefined ? undefined : openUnit("maxLoss", maxLoss);
+  const deltaValue = delta === undefined ? undefined : openUnit("delta", delta);
+  if (maxLossValue !== undefined && lambda !== undefined)
+    throw new HttpError("INVALID_OPTION", "Give either lambda or maxLoss, not both");
+  if (deltaValue !== undefined && maxLossValue === undefined)
+    throw new HttpError("INVALID_OPTION", "delta goes with maxLoss");
   let lambdaValue: number | undefined;
   if (lambda !== undefined) {
     lambdaValue = numberValue("lambda", lambda);
@@ -94,16 +109,20 @@ function policyOptions(fields: Record<string, unknown>): PolicyOptions {
   if (rule !== undefined && !(CALIBRATION_RULES as readonly unknown[]).includes(rule))
     invalid("rule", `one of ${CALIBRATION_RULES.join(", ")}`, rule);
   const fullValue = full === undefined ? undefined : booleanValue("full", full);
-  if (fullValue === true && (rule !== undefined || lambda !== undefined))
-    throw new HttpError("INVALID_OPTION", "Give either full or rule/lambda, not both");
+  if (fullValue === true && (rule !== undefined || lambda !== undefined || maxLoss !== undefined))
+    throw new HttpError("INVALID_OPTION", "Give either full or rule/lambda/maxLoss, not both");
   return {
     ...(rule !== undefined && { rule: rule as CalibrationRule }),
     ...(lambdaValue !== undefined && { lambda: lambdaValue }),
+    ...(maxLossValue !== undefined && { maxLoss: maxLossValue }),
+    ...(deltaValue !== undefined && { delta: deltaValue }),
     ...(fullValue !== undefined && { full: fullValue }),
   };
 }
 
-export const CAPTION_OPTIONS = ["rule", "lambda", "full", "maxTokens", "beams"] as const;
+export const POLICY_FIELDS = ["rule", "lambda", "maxLoss", "delta", "full"] as const;
+
+export const CAPTION_OPTIONS = [...POLICY_FIELDS, "maxTokens", "beams"] as const;
 
 export function captionOptions(
   fields: Record<string, unknown>,
@@ -146,6 +165,6 @@ export function classifyRequest(
       "PAYLOAD_TOO_LARGE",
       `texts[${long}] has more than ${limits.maxTextChars} characters`,
     );
-  checkKnown(fields, ["rule", "lambda", "full"]);
+  checkKnown(fields, POLICY_FIELDS);
   return { texts: texts as string[], options: policyOptions(fields) };
 }

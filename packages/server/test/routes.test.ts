@@ -159,6 +159,28 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     expect(after.texts - before.texts).toBe(texts.length);
   });
 
+  it("takes maxLoss (with delta) instead of lambda, and refuses it out of (0, 1) or beside lambda", async () => {
+    const texts = ["a gorgeous, witty, seductive movie.", "unfunny and lifeless"];
+    const ok = await request(app).post("/v1/classify").send({ texts, maxLoss: 0.02, delta: 0.1 });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.results).toHaveLength(2);
+    const caption = await request(app)
+      .post("/v1/caption?maxLoss=0.05")
+      .set("Content-Type", "image/png")
+      .send(SCENE);
+    expect(caption.status, JSON.stringify(caption.body)).toBe(200);
+    for (const [body, message] of [
+      [{ texts, maxLoss: 1 }, /Expected maxLoss to be a number in \(0, 1\) but received 1/],
+      [{ texts, maxLoss: 0.1, delta: 0 }, /Expected delta to be a number in \(0, 1\)/],
+      [{ texts, maxLoss: 0.1, lambda: 0.1 }, /Give either lambda or maxLoss, not both/],
+      [{ texts, delta: 0.1 }, /delta goes with maxLoss/],
+    ] as const) {
+      const r = await request(app).post("/v1/classify").send(body);
+      expect(r.status).toBe(422);
+      expect(r.body.error.message).toMatch(message);
+    }
+  });
+
   it("answers 405 with Allow for a known route and the wrong method, 404 for an unknown one", async () => {
     const put = await request(app).put("/v1/caption").send("x");
     expect(put.status).toBe(405);
@@ -211,7 +233,7 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     ["maxTokens=0", /Expected maxTokens to be an integer from 1 to 39/],
     ["lamda=0.1", /Unknown option "lamda"/],
     ["lambda=1&lambda=2", /Expected lambda to be given once/],
-    ["full=true&lambda=1", /Give either full or rule\/lambda, not both/],
+    ["full=true&lambda=1", /Give either full or rule\/lambda\/maxLoss, not both/],
   ])("refuses the caption option %s with 422 naming it", async (query, message) => {
     const r = await request(app)
       .post(`/v1/caption?${query}`)

@@ -1,12 +1,27 @@
-import { CALIBRATION_RULES, calibrate, serializePolicy } from "@beem-ts/core";
-import { numberList, numberOption, oneOf, parse, required } from "../args.js";
+import {
+  CALIBRATION_RULES,
+  RISK_LOSSES,
+  calibrate,
+  calibrateRisk,
+  serializePolicy,
+  type Policy,
+} from "@beem-ts/core";
+import { numberList, numberOption, oneOf, openUnitOption, parse, required } from "../args.js";
+import { UsageError } from "../cli-error.js";
 import { readExitLog, writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
 
-const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X] [--out policy.json]
-  --exits FILE       labelled exit log (JSON Lines: {"label", "exits" | "logits"})
+const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X | --max-loss E [--delta D] [--loss L]] [--out policy.json]
+  --exits FILE       labelled exit log (JSON Lines: {"label", "exits" | "logits" | "summaries"})
   --rule RULE        ${CALIBRATION_RULES.join(", ")}
   --lambda X         cost parameter, J = error + X * cost (default 0)
+  --max-loss E       instead of --lambda: the fastest policy of RULE whose loss is at most E
+                     with probability at least 1 - D over the draw of the log (Learn-then-Test
+                     with Hoeffding-Bentkus p-values; half the log, at most 10,000 lines, fits
+                     the candidate policies and the rest tests them)
+  --delta D          with --max-loss (default 0.1)
+  --loss L           with --max-loss: ${RISK_LOSSES.join(" (default) or ")}: the answer differs
+                     from the last exit's, or the last exit is right and the answer wrong
   --costs C1,C2,...  per-exit costs, exit 1 first (default: equal layers)
   --reset MODE       BEEM: "current" (default) or "zero" on disagreement
   --thresholds MODE  "per-exit" (default for BEEM) or "shared" (default for baselines)
@@ -23,6 +38,9 @@ export const calibrateCommand: Command = {
         exits: { type: "string" },
         rule: { type: "string" },
         lambda: { type: "string" },
+        "max-loss": { type: "string" },
+        delta: { type: "string" },
+        loss: { type: "string" },
         costs: { type: "string" },
         reset: { type: "string" },
         thresholds: { type: "string" },
@@ -32,6 +50,13 @@ export const calibrateCommand: Command = {
     );
     const rule = oneOf(required(values.rule, "--rule", usage), "--rule", CALIBRATION_RULES);
     const lambda = numberOption(values.lambda, "--lambda", 0, 0);
+    const maxLoss = openUnitOption(values["max-loss"], "--max-loss");
+    const delta = openUnitOption(values.delta, "--delta");
+    const loss = values.loss === undefined ? undefined : oneOf(values.loss, "--loss", RISK_LOSSES);
+    if (maxLoss !== undefined && values.lambda !== undefined)
+      throw new UsageError("Give either --lambda or --max-loss, not both");
+    if (maxLoss === undefined && (delta !== undefined || loss !== undefined))
+      throw new UsageError("--delta and --loss go with --max-loss");
     const costs = numberList(values.costs, "--costs", 0);
     const reset =
       values.reset === undefined ? undefined : oneOf(values.reset, "--reset", ["current", "zero"]);
@@ -40,24 +65,42 @@ export const calibrateCommand: Command = {
         ? undefined
         : oneOf(values.thresholds, "--thresholds", ["per-exit", "shared"]);
     const table = await readExitLog(required(values.exits, "--exits", usage));
-    const policy = calibrate(table, {
+    const common = {
       rule,
-      lambda,
       ...(costs && { costs }),
       ...(reset && { reset }),
       ...(thresholds && { thresholds }),
-    });
+    };
+    let policy: Policy;
+    if (maxLoss === undefined) policy = calibrate(table, { ...common, lambda });
+    else {
+      const result = calibrateRisk(table, {
+        ...common,
+        maxLoss,
+        ...(delta !== undefined && { delta }),
+        ...(loss && { loss }),
+      });
+      if (result.warning !== undefined) io.stderr(`beem calibrate: warning: ${result.warning}\n`);
+      policy = result.policy;
+    }
     const text = serializePolicy(policy);
     if (values.out === undefined) {
       io.stdout(text);
       return;
     }
     await writeFileAtomic(values.out, text);
-    const c = policy.calibration!;
+    const c = policy.calibration;
+    const r = policy.riskControl;
+    const how =
+      r === undefined
+        ? `${rule} at lambda ${lambda}`
+        : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ${r.empiricalLoss.toFixed(4)} on ${r.calibrationSamples} test lines, p-value ${r.pValue.toPrecision(3)},`;
     io.stderr(
-      `${rule} at lambda ${lambda} on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +
-        `(final exit ${c.finalAccuracy.toFixed(4)}), mean exit ${c.meanExitLayer.toFixed(2)} of ${table.numExits}, ` +
-        `counted speed-up ${c.countedSpeedup.toFixed(2)}x -> ${values.out}\n`,
+      (c === undefined
+        ? `${how} full depth`
+        : `${how} on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +
+          `(final exit ${c.finalAccuracy.toFixed(4)}), mean exit ${c.meanExitLayer.toFixed(2)} of ${table.numExits}, ` +
+          `counted speed-up ${c.countedSpeedup.toFixed(2)}x`) + ` -> ${values.out}\n`,
     );
   },
 };

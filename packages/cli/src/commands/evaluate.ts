@@ -1,4 +1,4 @@
-import { replay, summarizeDecisions } from "@beem-ts/core";
+import { meanLoss, replay, summarizeDecisions } from "@beem-ts/core";
 import { parse, required } from "../args.js";
 import { readExitLog, readPolicy, writeFileAtomic } from "../files.js";
 import { textTable } from "../format.js";
@@ -39,8 +39,15 @@ export const evaluateCommand: Command = {
       );
       await writeFileAtomic(values.decisions, lines.join("\n") + "\n");
     }
+    // What a risk-controlled policy promised, and the loss it realises on this log.
+    const risk = policy.riskControl && {
+      loss: policy.riskControl.loss,
+      maxLoss: policy.riskControl.epsilon,
+      delta: policy.riskControl.delta,
+      realisedLoss: meanLoss(policy, table, policy.riskControl.loss),
+    };
     if (values.json === true) {
-      io.stdout(JSON.stringify({ rule: policy.rule, ...report }) + "\n");
+      io.stdout(JSON.stringify({ rule: policy.rule, ...report, ...(risk && { risk }) }) + "\n");
       return;
     }
     io.stdout(
@@ -56,7 +63,11 @@ export const evaluateCommand: Command = {
             report.costSpeedup,
           ],
         ],
-      ) + `exits: ${report.exitCounts.join(" ")}\n`,
+      ) +
+        `exits: ${report.exitCounts.join(" ")}\n` +
+        (risk
+          ? `${risk.loss} loss ${risk.realisedLoss.toFixed(4)} (bound ${risk.maxLoss} with probability ${1 - risk.delta})\n`
+          : ""),
     );
   },
 };
