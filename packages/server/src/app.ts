@@ -1,6 +1,7 @@
 // createApp: the Express app over the caption and text runtimes. It starts loading the models
 // at once and answers 503 until they are loaded; it never listens (see main.ts).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
+import { resolve } from "node:path";
 import { Captioner, type BatchCaption, type ImageInput } from "@beem-ts/caption";
 import { TextClassifier, type Classification } from "@beem-ts/text";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
@@ -29,7 +30,17 @@ export interface AppOptions {
   readonly threads?: number;
   /** Where structured logs go. Default: JSON lines on standard output. */
   readonly logger?: Logger;
+  /** Serve the demo page at `/` (public/). Default true. */
+  readonly page?: boolean;
+  /**
+   * Folder holding a committed `caption-sweep.json` and `.svg` (`beem caption-sweep`) that the
+   * page's trade-off view shows; null for none. Default: the repository's docs/ folder.
+   */
+  readonly sweepDir?: string | null;
 }
+
+const PUBLIC_DIR = resolve(import.meta.dirname, "../public");
+const DOCS_DIR = resolve(import.meta.dirname, "../../../docs");
 
 export interface BeemApp extends Express {
   /** Resolves when every model is loaded; rejects if one fails to load. */
@@ -119,6 +130,14 @@ export function createApp(options: AppOptions = {}): BeemApp {
     () => {
       if (ctx.state === "loading") ctx.state = "ready";
       log({ level: "info", msg: "models loaded", models: Object.keys(ctx.models) });
+      // Prepare BEEM-A's calibrator now (a second or so on the caption log), so that the first
+      // request with a lambda does not wait for it; ready does not wait for this.
+      void Promise.all([
+        ctx.models.caption?.policyFor({ rule: "beem-a", lambda: 0 }),
+        ctx.models.text?.policyFor({ rule: "beem-a", lambda: 0 }),
+      ]).catch((error: unknown) =>
+        log({ level: "warn", msg: "calibration log not usable", error: String(error) }),
+      );
     },
     (error: unknown) => {
       ctx.state = "failed";
@@ -155,6 +174,20 @@ export function createApp(options: AppOptions = {}): BeemApp {
     });
     next();
   });
+
+  if (options.page !== false) {
+    // The page: static files only; it calls the API like any client.
+    app.use(express.static(PUBLIC_DIR, { index: "index.html", fallthrough: true }));
+    const sweepDir = options.sweepDir === undefined ? DOCS_DIR : options.sweepDir;
+    if (sweepDir !== null) {
+      for (const file of ["caption-sweep.json", "caption-sweep.svg"])
+        app.get(`/sweep/${file}`, (_req, res, next) => {
+          res.sendFile(file, { root: sweepDir }, (error) => {
+            if (error) next(new HttpError("NOT_FOUND", `No committed sweep (${file})`));
+          });
+        });
+    }
+  }
 
   app.get("/healthz", healthRoute);
   app.get("/readyz", readyRoute(ctx));

@@ -1,5 +1,7 @@
 // Bundled models and images the server tests use, and hand-made bad inputs.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { deflateSync } from "node:zlib";
 
@@ -43,4 +45,41 @@ export function hugePngHeader(width: number, height: number): Buffer {
     chunk("IDAT", deflateSync(Buffer.alloc(1024))),
     chunk("IEND", Buffer.alloc(0)),
   ]);
+}
+
+const MAIN = resolve(import.meta.dirname, "../src/main.ts");
+
+/** A loopback port nothing listens on. */
+export function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+}
+
+/** The real server process (`pnpm start`'s entry point) with these environment variables. */
+export function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: { ...process.env, ...env },
+  });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((done) => child.on("exit", done));
+  return { child, exited, output: () => out };
+}
+
+/** Resolves once GET /readyz answers 200 (about 30 s at most). */
+export async function waitReady(base: string, output: () => string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (i >= 300) throw new Error(`The server did not become ready:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,32 +1,7 @@
 // `pnpm start` as a process: serves on the configured port, refuses a bad setting, and on
 // SIGTERM finishes what it is doing and exits 0.
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SCENE, modelsPresent } from "./fixtures.js";
-
-const MAIN = resolve(import.meta.dirname, "../src/main.ts");
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
-
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { ...process.env, ...env },
-  });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((done) => child.on("exit", done));
-  return { child, exited, output: () => out };
-}
+import { SCENE, freePort, modelsPresent, startServer as start } from "./fixtures.js";
 
 describe.runIf(modelsPresent)("the server entry point", () => {
   it("serves, then shuts down gracefully on SIGTERM with the request in flight answered", async () => {
