@@ -173,7 +173,8 @@ function useImage(blob, label) {
     preview.alt = label;
     preview.hidden = false;
   } else preview.hidden = true;
-  captionSoon();
+  clearTimeout(pending);
+  void caption(); // a new image at once; slider moves wait for the next one (captionSoon)
 }
 
 function legend() {

@@ -2,7 +2,7 @@
 // at once and answers 503 until they are loaded; it never listens (see main.ts).
 import { randomUUID, createHash, timingSafeEqual } from "node:crypto";
 import { resolve } from "node:path";
-import { Captioner, type BatchCaption, type ImageInput } from "@beem-ts/caption";
+import { Captioner, PreparedImage, type BatchCaption, type ImageInput } from "@beem-ts/caption";
 import { TextClassifier, type Classification } from "@beem-ts/text";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Batcher } from "./batcher.js";
@@ -50,6 +50,24 @@ export interface BeemApp extends Express {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * Runs every graph once before the server says it is ready (a session's first run is several
+ * times slower than the next): a blank image early and at full depth, and one text.
+ */
+async function warmUp(models: ServerContext["models"]): Promise<void> {
+  const caption = models.caption;
+  if (caption !== undefined) {
+    const spec = caption.model.manifest.image;
+    const blank = new PreparedImage(new Float32Array(3 * spec.size * spec.size), spec);
+    await caption.caption(blank);
+    await caption.caption(blank, { full: true });
+  }
+  if (models.text !== undefined) {
+    await models.text.classify("warm up");
+    await models.text.classify("warm up", { full: true });
+  }
+}
 
 function bearerCheck(apiKey: string) {
   const expected = createHash("sha256").update(apiKey).digest();
@@ -126,6 +144,7 @@ export function createApp(options: AppOptions = {}): BeemApp {
       });
     if (typeof options.textModel === "string")
       ctx.models.text = await TextClassifier.load(options.textModel, sessionOptions);
+    await warmUp(ctx.models);
   })().then(
     () => {
       if (ctx.state === "loading") ctx.state = "ready";
