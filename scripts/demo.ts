@@ -16,7 +16,9 @@ if (!existsSync(resolve(model, "manifest.json"))) {
 } else {
   const captioner = await Captioner.load(model);
   try {
-    await captioner.caption(image); // warm-up: the first run of each graph is slower
+    // Warm-up: the first run of each graph is slower.
+    await captioner.caption(image);
+    await captioner.caption(image, { full: true });
     const early = await captioner.caption(image);
     const full = await captioner.caption(image, { full: true });
     const L = captioner.numExits;
@@ -26,7 +28,8 @@ if (!existsSync(resolve(model, "manifest.json"))) {
     console.log(
       `  mean exit layer ${early.meanExitLayer.toFixed(2)} of ${L}, ${early.timings.totalMs.toFixed(1)} ms`,
     );
-    console.log(`full depth: "${full.text}" (${full.timings.totalMs.toFixed(1)} ms)`);
+    const how = captioner.fusedFullDepth ? "one fused graph" : "layer by layer";
+    console.log(`full depth (${how}): "${full.text}" (${full.timings.totalMs.toFixed(1)} ms)`);
   } finally {
     await captioner.dispose();
   }

@@ -256,11 +256,12 @@ export function exitLayerByDifficulty(
 }
 
 /**
- * Intra-op threads transformers.js' sessions get by default here: 1, the fastest measured on the
- * 2-core development machine (see the caption README). transformers.js 2.x itself passes no
- * thread setting, so onnxruntime-node 1.14 would use one thread per core with spinning workers.
+ * Intra-op threads transformers.js' sessions get by default in our timings: undefined, its own
+ * default (onnxruntime-node 1.14 picks one thread per core, spinning), the fastest measured on
+ * the 2-core development machine: 50 held-out scenes, 2 passes, 4.83 s per pass against 5.01 s
+ * with 2 threads set and 5.74 s with 1 (`caption-eval --scenes 50 --repeats 2 --tjs-threads N`).
  */
-export const TJS_DEFAULT_THREADS = 1;
+export const TJS_DEFAULT_THREADS: number | undefined = undefined;
 
 export function tjsThreadsLabel(threads: number | undefined): string {
   return threads === undefined

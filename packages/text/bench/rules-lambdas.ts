@@ -1,5 +1,6 @@
 // Benchmark: every rule at several lambdas on SST-2 dev, batch 1, with accuracy, counted and
-// measured (wall-clock) speed-up against full depth timed in the same rounds.
+// measured (wall-clock) speed-up against full depth (the bundle's fused graph, as
+// `classify({ full: true })` runs it) timed in the same rounds.
 //
 //   pnpm --filter @beem-ts/text bench [--data DEV.jsonl] [--rounds 3] [--out DIR]
 //
@@ -85,7 +86,7 @@ const rows = [
   })),
 ];
 const md =
-  `SST-2 dev (${data.length} sentences), batch 1, ${rounds} rounds; full depth ${median(fullTimes).toFixed(0)} ms per pass (median)\n\n` +
+  `SST-2 dev (${data.length} sentences), batch 1, ${rounds} rounds; full depth (${classifier.fusedFullDepth ? "fused graph" : "layer by layer"}) ${median(fullTimes).toFixed(0)} ms per pass (median)\n\n` +
   "| rule | lambda | accuracy | mean exit | counted speed-up | measured speed-up | measured / counted |\n" +
   "| --- | --- | --- | --- | --- | --- | --- |\n" +
   rows

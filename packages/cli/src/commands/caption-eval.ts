@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import {
   Captioner,
+  SKIPPED_LAYER_FILLS,
   scoreCaptions,
   type CaptionOptions,
   type CaptionResult,
 } from "@beem-ts/caption";
 import { median } from "@beem-ts/core";
-import { integerOption, numberOption, parse } from "../args.js";
+import { integerOption, numberOption, oneOf, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
@@ -36,7 +37,9 @@ const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R -
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
-  --tjs-threads N intra-op threads of transformers.js' sessions (default ${TJS_DEFAULT_THREADS}; 0: its own default)
+  --fill F        how skipped layers get their keys/values: deferred (default) or eager
+  --tjs-threads N intra-op threads of transformers.js' sessions (default 0: its own default, the
+                  fastest measured here)
   --no-tjs        skip the transformers.js timing`;
 
 export const captionEvalCommand: Command = {
@@ -55,6 +58,7 @@ export const captionEvalCommand: Command = {
         model: { type: "string" },
         tjs: { type: "string" },
         "tjs-threads": { type: "string" },
+        fill: { type: "string" },
         "no-tjs": { type: "boolean" },
       },
       usage,
@@ -65,13 +69,14 @@ export const captionEvalCommand: Command = {
     const tjsThreadsOption = integerOption(
       values["tjs-threads"],
       "--tjs-threads",
-      TJS_DEFAULT_THREADS,
+      TJS_DEFAULT_THREADS ?? 0,
       0,
     );
     const tjsThreads = tjsThreadsOption === 0 ? undefined : tjsThreadsOption;
     const modelDir = resolve(values.model ?? defaultCaptionModel());
     const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
     const choice = await policyChoice(values);
+    const fill = oneOf(values.fill ?? "deferred", "--fill", SKIPPED_LAYER_FILLS);
     if (choice.full === true) {
       throw new UsageError("caption-eval compares early exit with full depth: drop --full");
     }
@@ -79,7 +84,7 @@ export const captionEvalCommand: Command = {
     const captioner = await Captioner.load(modelDir);
     try {
       const policy = await captioner.policyFor(choice);
-      const early: CaptionOptions = { policy };
+      const early: CaptionOptions = { policy, fill };
       const full: CaptionOptions = { full: true };
       const progress = createProgress("caption-eval");
       const withTjs = values["no-tjs"] !== true;
@@ -137,6 +142,7 @@ export const captionEvalCommand: Command = {
         seed,
         rule: policy.rule,
         lambda: policy.lambda ?? null,
+        fill,
         ciderFull: fullScores.ciderD,
         cider: earlyScores.ciderD,
         bleu4Full: fullScores.bleu4,

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { Captioner, scoreCaptions, type CaptionOptions } from "@beem-ts/caption";
 import { CALIBRATION_RULES, median, type CalibrationRule } from "@beem-ts/core";
 import { integerOption, numberList, oneOf, parse } from "../args.js";
@@ -223,7 +223,7 @@ export const captionSweepCommand: Command = {
         scenes: count,
         seed,
         repeats,
-        model: modelDir,
+        model: relative(process.cwd(), modelDir) || ".",
         fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
         transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
       };
