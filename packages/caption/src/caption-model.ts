@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { BeemError, softmax, summarize, type ExitSummary } from "@beem-ts/core";
-import { createSession, ort, type SessionOptions } from "@beem-ts/onnx";
+import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/onnx";
 import { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 
 export interface KeyValue {
@@ -85,7 +85,7 @@ export class CaptionModel {
     ) => {
       const session = await createSession(join(dir, file), threads ?? sessionOptions);
       sessions.push(session);
-      requireNames(session, names, join(dir, file));
+      requireGraphNames(session, names, join(dir, file));
       return session;
     };
     try {
@@ -395,24 +395,4 @@ function jsSummaries(logits: Float32Array, vocab: number): ExitSummary[] {
   return Array.from({ length: logits.length / vocab }, (_, i) =>
     summarize(softmax(logits.subarray(i * vocab, (i + 1) * vocab))),
   );
-}
-
-/** INVALID_BUNDLE naming the file when a graph lacks an input or output the runtime feeds. */
-function requireNames(
-  session: ort.InferenceSession,
-  names: { inputs: readonly string[]; outputs: readonly string[] },
-  path: string,
-): void {
-  for (const [kind, wanted, actual] of [
-    ["input", names.inputs, session.inputNames],
-    ["output", names.outputs, session.outputNames],
-  ] as const) {
-    const missing = wanted.filter((name) => !actual.includes(name));
-    if (missing.length > 0) {
-      throw new BeemError(
-        "INVALID_BUNDLE",
-        `${path}: the graph has no ${kind} ${missing.map((n) => JSON.stringify(n)).join(", ")} (it has ${actual.join(", ")})`,
-      );
-    }
-  }
 }

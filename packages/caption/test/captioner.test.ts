@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDecider, type Policy } from "@beem-ts/core";
+import { createDecider } from "@beem-ts/core";
 import { ort } from "@beem-ts/onnx";
-import { generateScene, renderScene } from "@beem-ts/scenes";
 import {
   Captioner,
   ImageMemory,
@@ -14,12 +12,14 @@ import {
   imageToPixels,
   type CaptionManifest,
 } from "../src/index.js";
-import { BUNDLE, TJS_BUNDLE, bundlePresent } from "./bundle.js";
-
-interface Golden {
-  scenes: string[];
-  tokens: number[][];
-}
+import {
+  BUNDLE,
+  TJS_BUNDLE,
+  bundlePresent,
+  closedPolicy,
+  goldenScenes,
+  type Golden,
+} from "./bundle.js";
 
 /** The transformers.js export's encoder and merged decoder, run directly. */
 async function tjsSessions() {
@@ -55,13 +55,7 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
   let images: Buffer[];
   beforeAll(async () => {
     captioner = await Captioner.load(BUNDLE);
-    golden = JSON.parse(readFileSync(join(BUNDLE, "golden.json"), "utf8")) as Golden;
-    images = await Promise.all(
-      golden.scenes.map((id) => {
-        const [seed, index] = id.split("-").map(Number) as [number, number];
-        return renderScene(generateScene(seed, index));
-      }),
-    );
+    ({ golden, images } = await goldenScenes());
   });
   afterAll(async () => {
     await captioner.dispose();
@@ -76,15 +70,7 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
   });
 
   it("with every threshold at infinity is exactly the full-depth output", async () => {
-    const closed: Policy = {
-      version: 1,
-      rule: "beem",
-      weighting: "explicit",
-      numExits: captioner.numExits,
-      weights: Array(captioner.numExits).fill(1),
-      reset: "current",
-      thresholds: Array(captioner.numExits - 1).fill(null),
-    };
+    const closed = closedPolicy(captioner.numExits);
     for (const image of images.slice(0, 3)) {
       const a = await captioner.caption(image, { policy: closed });
       const b = await captioner.caption(image, { full: true });

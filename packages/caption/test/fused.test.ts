@@ -5,11 +5,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { softmax, summarize, type Policy } from "@beem-ts/core";
+import { softmax, summarize } from "@beem-ts/core";
 import { ort } from "@beem-ts/onnx";
-import { generateScene, renderScene } from "@beem-ts/scenes";
 import { Captioner, SKIPPED_LAYER_FILLS, type CaptionManifest } from "../src/index.js";
-import { BUNDLE, bundlePresent } from "./bundle.js";
+import { BUNDLE, bundlePresent, closedPolicy, goldenScenes, type Golden } from "./bundle.js";
 
 /** A copy of the bundle with its manifest changed. */
 function bundleCopy(change: (m: CaptionManifest & Record<string, unknown>) => void): string {
@@ -23,18 +22,12 @@ function bundleCopy(change: (m: CaptionManifest & Record<string, unknown>) => vo
 
 describe.runIf(bundlePresent)("fused full depth and per-layer exits", () => {
   let captioner: Captioner;
-  let golden: { scenes: string[]; tokens: number[][] };
+  let golden: Golden;
   let images: Buffer[];
   const copies: string[] = [];
   beforeAll(async () => {
     captioner = await Captioner.load(BUNDLE);
-    golden = JSON.parse(readFileSync(join(BUNDLE, "golden.json"), "utf8"));
-    images = await Promise.all(
-      golden.scenes.map((id) => {
-        const [seed, index] = id.split("-").map(Number) as [number, number];
-        return renderScene(generateScene(seed, index));
-      }),
-    );
+    ({ golden, images } = await goldenScenes());
   });
   afterAll(async () => {
     await captioner.dispose();
@@ -101,15 +94,7 @@ describe.runIf(bundlePresent)("fused full depth and per-layer exits", () => {
   it.each(SKIPPED_LAYER_FILLS)(
     "fills skipped layers %s: exact full depth at infinite thresholds, the same exits as the other strategy",
     async (fill) => {
-      const closed: Policy = {
-        version: 1,
-        rule: "beem",
-        weighting: "explicit",
-        numExits: captioner.numExits,
-        weights: Array(captioner.numExits).fill(1),
-        reset: "current",
-        thresholds: Array(captioner.numExits - 1).fill(null),
-      };
+      const closed = closedPolicy(captioner.numExits);
       const other = SKIPPED_LAYER_FILLS.find((f) => f !== fill)!;
       for (const [i, image] of images.entries()) {
         const full = await captioner.caption(image, { policy: closed, fill });

@@ -1,5 +1,5 @@
 // @beem-ts/onnx: onnxruntime-node sessions for layer-by-layer models.
-export { createSession, ort, type SessionOptions } from "./session.js";
+export { createSession, requireGraphNames, ort, type SessionOptions } from "./session.js";
 export {
   bundleCalibration,
   type BundleCalibration,

@@ -32,4 +32,27 @@ export async function createSession(
   }
 }
 
+/**
+ * Throws INVALID_BUNDLE naming the file when a graph lacks an input or output the runtime feeds
+ * or reads.
+ */
+export function requireGraphNames(
+  session: ort.InferenceSession,
+  names: { readonly inputs: readonly string[]; readonly outputs: readonly string[] },
+  path: string,
+): void {
+  for (const [kind, wanted, actual] of [
+    ["input", names.inputs, session.inputNames],
+    ["output", names.outputs, session.outputNames],
+  ] as const) {
+    const missing = wanted.filter((name) => !actual.includes(name));
+    if (missing.length > 0) {
+      throw new BeemError(
+        "INVALID_BUNDLE",
+        `${path}: the graph has no ${kind} ${missing.map((n) => JSON.stringify(n)).join(", ")} (it has ${actual.join(", ")})`,
+      );
+    }
+  }
+}
+
 export { ort };

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { BeemError } from "@beem-ts/core";
 import { readTextManifest, type GraphSpec, type TextManifest } from "./manifest.js";
-import { createSession, ort, type SessionOptions } from "@beem-ts/onnx";
+import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/onnx";
 
 export interface LayerOutput {
   /** Hidden states after the layer: batch x sequence x hidden. */
@@ -39,7 +39,7 @@ export class MultiExitEncoder {
     const open = async (g: GraphSpec) => {
       const session = await createSession(join(dir, g.file), options);
       sessions.push(session);
-      checkSessionNames(session, g, join(dir, g.file));
+      requireGraphNames(session, g, join(dir, g.file));
       return session;
     };
     try {
@@ -100,22 +100,6 @@ export class MultiExitEncoder {
     this.#disposed = true;
     const sessions = [this.#embeddings, ...this.#layers, ...(this.#fused ? [this.#fused] : [])];
     await Promise.all(sessions.map((s) => s.release()));
-  }
-}
-
-/** INVALID_BUNDLE naming the file when a graph lacks an input or output the manifest lists. */
-function checkSessionNames(session: ort.InferenceSession, g: GraphSpec, path: string): void {
-  for (const [kind, listed, actual] of [
-    ["input", g.inputs, session.inputNames],
-    ["output", g.outputs, session.outputNames],
-  ] as const) {
-    const missing = listed.filter((name) => !actual.includes(name));
-    if (missing.length > 0) {
-      throw new BeemError(
-        "INVALID_BUNDLE",
-        `${path}: the graph has no ${kind} ${missing.map((n) => JSON.stringify(n)).join(", ")} (it has ${actual.join(", ")})`,
-      );
-    }
   }
 }
 

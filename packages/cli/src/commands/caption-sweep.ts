@@ -153,33 +153,33 @@ export const captionSweepCommand: Command = {
             { repeats, onRepeat: tick },
           )
         : undefined;
+      const fullDepthRow = (rule: string, measuredSpeedup: number, ms: number): Row => ({
+        rule,
+        lambda: "",
+        ciderD: fullScores.ciderD,
+        bleu4: fullScores.bleu4,
+        rougeL: fullScores.rougeL,
+        meanExitLayer: L,
+        countedSpeedup: 1,
+        measuredSpeedup,
+        tokenAgreement: 1,
+        ms,
+      });
       const references: Row[] = [
-        {
-          rule: captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)",
-          lambda: "",
-          ciderD: fullScores.ciderD,
-          bleu4: fullScores.bleu4,
-          rougeL: fullScores.rougeL,
-          meanExitLayer: L,
-          countedSpeedup: 1,
-          measuredSpeedup: 1,
-          tokenAgreement: 1,
-          ms: fullMedian,
-        },
+        fullDepthRow(
+          captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)",
+          1,
+          fullMedian,
+        ),
       ];
       if (layerByLayer)
-        references.push({
-          rule: "full depth (layer by layer)",
-          lambda: "",
-          ciderD: fullScores.ciderD,
-          bleu4: fullScores.bleu4,
-          rougeL: fullScores.rougeL,
-          meanExitLayer: L,
-          countedSpeedup: 1,
-          measuredSpeedup: 1 / layerByLayer.speedup,
-          tokenAgreement: 1,
-          ms: median(layerByLayer.bMs),
-        });
+        references.push(
+          fullDepthRow(
+            "full depth (layer by layer)",
+            1 / layerByLayer.speedup,
+            median(layerByLayer.bMs),
+          ),
+        );
       if (withTjs) {
         const run = await transformersJsAgainst(
           captioner,
