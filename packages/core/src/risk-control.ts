@@ -6,19 +6,24 @@
 // The log is split in two, deterministically and without looking at labels (evenly spaced
 // lines: every other line, at most PATH_LINES of them): the first part builds an ordered path of
 // policies of the rule, fitted at a fixed grid of lambdas and ordered from most conservative
-// (highest cost) to fastest; the second part, every other line, tests them in that order, each the null hypothesis "this policy's loss exceeds epsilon", stopping at
-// the first that cannot be rejected at level delta. The path does not depend on the test lines,
+// (highest cost) to fastest; the rest of the lines test them in that order, each the null
+// hypothesis "this policy's loss exceeds epsilon", stopping at the first that cannot be
+// rejected at level delta. The path does not depend on the test lines,
 // so the fixed-sequence procedure controls the family-wise error at delta: the chosen policy's
 // expected loss on new data exchangeable with the log exceeds epsilon with probability at most
 // delta. Full depth (loss 0 by definition) is the fallback.
 import { checkFiniteNumber, checkOneOf, checkOpenUnit } from "./check.js";
 import { createCalibrator, type CalibratorOptions } from "./calibrate.js";
-import type { ExitTable } from "./exit-table.js";
+import { scoreMatrix, type ExitTable } from "./exit-table.js";
 import { evaluate } from "./evaluate.js";
-import { POLICY_VERSION, type Policy, type RiskControlSummary } from "./policy.js";
+import {
+  POLICY_VERSION,
+  scoreSpecOf,
+  scoreThresholds,
+  type Policy,
+  type RiskControlSummary,
+} from "./policy.js";
 import { checkPolicyFits, exitIndices } from "./replay.js";
-import { scoreMatrix } from "./exit-table.js";
-import { scoreSpecOf, scoreThresholds } from "./policy.js";
 
 export const RISK_LOSSES = ["disagreement", "error"] as const;
 
@@ -120,6 +125,8 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
       warning: `Running at full depth: ${reason}`,
     };
   }
+  // Accuracy and exits as realised on the test lines (error rate, cost and objective stay those
+  // of the path lines the thresholds were fitted on).
   const report = evaluate(chosen.policy, testPart);
   return {
     policy: {

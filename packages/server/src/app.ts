@@ -52,10 +52,18 @@ export interface BeemApp extends Express {
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /**
- * Runs every graph once before the server says it is ready (a session's first run is several
- * times slower than the next): a blank image early and at full depth, and one text.
+ * Before the server says it is ready: runs every graph once (a session's first run is several
+ * times slower than the next), a blank image early and at full depth and one text, and prepares
+ * BEEM-A's calibrator on each calibration log (a second or so of work that would otherwise
+ * block the first request with a lambda, and every request behind it).
  */
-async function warmUp(models: ServerContext["models"]): Promise<void> {
+async function warmUp(models: ServerContext["models"], log: Logger): Promise<void> {
+  const prepared = [models.caption, models.text].map((m) =>
+    m?.policyFor({ rule: "beem-a", lambda: 0 }).catch((error: unknown) => {
+      log({ level: "warn", msg: "calibration log not usable", error: String(error) });
+    }),
+  );
+  await Promise.all(prepared);
   const caption = models.caption;
   if (caption !== undefined) {
     const spec = caption.model.manifest.image;
@@ -144,19 +152,11 @@ export function createApp(options: AppOptions = {}): BeemApp {
       });
     if (typeof options.textModel === "string")
       ctx.models.text = await TextClassifier.load(options.textModel, sessionOptions);
-    await warmUp(ctx.models);
+    await warmUp(ctx.models, log);
   })().then(
     () => {
       if (ctx.state === "loading") ctx.state = "ready";
       log({ level: "info", msg: "models loaded", models: Object.keys(ctx.models) });
-      // Prepare BEEM-A's calibrator now (a second or so on the caption log), so that the first
-      // request with a lambda does not wait for it; ready does not wait for this.
-      void Promise.all([
-        ctx.models.caption?.policyFor({ rule: "beem-a", lambda: 0 }),
-        ctx.models.text?.policyFor({ rule: "beem-a", lambda: 0 }),
-      ]).catch((error: unknown) =>
-        log({ level: "warn", msg: "calibration log not usable", error: String(error) }),
-      );
     },
     (error: unknown) => {
       ctx.state = "failed";
