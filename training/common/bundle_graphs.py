@@ -187,7 +187,8 @@ def io(graph):
     return {v.name: v for v in graph.input}, {v.name: v for v in graph.output}
 
 
-def load_graph(dir, file, inputs, outputs):
+def load_model(dir, file, inputs=(), outputs=()):
+    """The graph file, checked for the inputs and outputs the runtime feeds and reads."""
     path = os.path.join(dir, file)
     try:
         model = onnx.load(path)
@@ -202,7 +203,7 @@ def load_graph(dir, file, inputs, outputs):
     for name in outputs:
         if name not in names_out:
             raise BundleError(f"{path}: has no output {name!r} (outputs: {names_out})")
-    return graph
+    return model
 
 
 SUMMARY = {"prediction": "prediction", "confidence": "confidence", "entropy": "entropy"}
@@ -213,16 +214,23 @@ STEP_OUT = ["hidden_out", "present_key", "present_value", "logits"]
 def caption_graphs(dir, manifest):
     layers = manifest["graphs"]["layers"]
     L = len(layers)
-    steps = [only(load_graph(dir, l["step"], STEP_IN, STEP_OUT), STEP_OUT) for l in layers]
-    cross = [load_graph(dir, l["crossKv"], ["memory"], ["cross_key", "cross_value"]) for l in layers]
-    kvs = [load_graph(dir, l["kv"], ["hidden"], ["key", "value"]) for l in layers]
-    embed_file = manifest["graphs"]["embed"]["file"]
-    embed = load_graph(dir, embed_file, ["input_ids", "position_ids"], ["hidden"])
-    out = {manifest["graphs"]["encoder"]["file"]: onnx.load(os.path.join(dir, manifest["graphs"]["encoder"]["file"])),
-           embed_file: onnx.load(os.path.join(dir, embed_file))}
-    for l, _ in zip(layers, kvs):
-        out[l["crossKv"]] = onnx.load(os.path.join(dir, l["crossKv"]))
-        out[l["kv"]] = onnx.load(os.path.join(dir, l["kv"]))
+    # Each file is read once: graphs rewritten as they are keep their model in `out` (their
+    # weights move to the shared file only after every graph has been composed).
+    out = {}
+
+    def read(file, inputs, outputs, keep=True):
+        model = load_model(dir, file, inputs, outputs)
+        if keep:
+            out[file] = model
+        return model.graph
+
+    read(manifest["graphs"]["encoder"]["file"], ["pixel_values"], ["memory"])
+    embed = read(manifest["graphs"]["embed"]["file"], ["input_ids", "position_ids"], ["hidden"])
+    steps, cross, kvs = [], [], []
+    for l in layers:
+        steps.append(only(read(l["step"], STEP_IN, STEP_OUT, keep=False), STEP_OUT))
+        cross.append(read(l["crossKv"], ["memory"], ["cross_key", "cross_value"]))
+        kvs.append(read(l["kv"], ["hidden"], ["key", "value"]))
 
     # Each step graph with its exit's summary.
     for i, (l, step) in enumerate(zip(layers, steps)):
@@ -313,11 +321,11 @@ def caption_graphs(dir, manifest):
 
 def text_graphs(dir, manifest):
     g = manifest["graphs"]
-    embed = load_graph(dir, g["embeddings"]["file"], g["embeddings"]["inputs"], g["embeddings"]["outputs"])
-    layers = [load_graph(dir, l["file"], l["inputs"], l["outputs"]) for l in g["layers"]]
-    out = {g["embeddings"]["file"]: onnx.load(os.path.join(dir, g["embeddings"]["file"]))}
-    for l in g["layers"]:
-        out[l["file"]] = onnx.load(os.path.join(dir, l["file"]))
+    # Each file read once; its weights move to the shared file after the fused graph is composed.
+    out = {spec["file"]: load_model(dir, spec["file"], spec["inputs"], spec["outputs"])
+           for spec in [g["embeddings"], *g["layers"]]}
+    embed = out[g["embeddings"]["file"]].graph
+    layers = [out[l["file"]].graph for l in g["layers"]]
     c = Composer()
     ids_name = g["embeddings"]["inputs"][0]
     c.input_like(io(embed)[0][ids_name], "input_ids")
