@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { canonicalReference, generateScenes, renderScene } from "@beem-ts/scenes";
-import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
-import { readFileSync } from "node:fs";
+import { loadTokenizer } from "@beem-ts/runtime";
 import { buildWordTokenizer } from "./word-tokenizer.js";
 
 const { values } = parseArgs({
@@ -57,10 +56,10 @@ if (values["tokenizer-out"] !== undefined) {
   console.log(`tokenizer: ${words} tokens -> ${tokenizerDir}`);
 }
 if (tokenizerDir === undefined) throw new Error("Give --tokenizer DIR or --tokenizer-out DIR");
-const tokenizer = new BertTokenizer(
-  JSON.parse(readFileSync(join(tokenizerDir, "tokenizer.json"), "utf8")),
-  JSON.parse(readFileSync(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
-);
+const tokenizer = await loadTokenizer(tokenizerDir, {
+  file: "tokenizer.json",
+  config: "tokenizer_config.json",
+});
 const images = createWriteStream(join(values.out, `images-${size}.u8`));
 const lines: string[] = [];
 const started = Date.now();

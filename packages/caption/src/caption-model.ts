@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { BeemError, softmax, summarize, type ExitSummary } from "@beem-ts/core";
-import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/onnx";
+import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/runtime";
 import { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 
 export interface KeyValue {

@@ -1,18 +1,16 @@
 // The public captioner: load a bundle, caption images with per-token early exit, dispose.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
   BeemError,
-  choosePolicy,
+  checkFiniteNumber,
+  checkInteger,
+  checkOneOf,
   createDecider,
-  parsePolicy,
   type CalibrationRule,
   type Policy,
   type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
-import { bundleCalibration, type BundleCalibration } from "@beem-ts/onnx";
-import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
+import { BundlePolicies, loadTokenizer, type PreTrainedTokenizer } from "@beem-ts/runtime";
 import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
 import { decodeFused } from "./fused-decoder.js";
@@ -119,67 +117,30 @@ interface Decoded {
 
 export class Captioner {
   readonly model: CaptionModel;
-  readonly defaultPolicy: Policy;
-  readonly #tokenizer: BertTokenizer;
+  readonly #tokenizer: PreTrainedTokenizer;
   readonly #imageOptions: ImageOptions;
-  readonly #vocabulary: readonly string[];
-  readonly #calibration: BundleCalibration;
+  readonly #policies: BundlePolicies;
 
   private constructor(
-    dir: string,
     model: CaptionModel,
-    tokenizer: BertTokenizer,
-    vocabulary: string[],
-    policy: Policy,
+    tokenizer: PreTrainedTokenizer,
+    policies: BundlePolicies,
     imageOptions: ImageOptions,
   ) {
-    this.#calibration = bundleCalibration({
-      dir,
-      calibrationLog: model.manifest.calibrationLog,
-      costs: model.manifest.costs,
-    });
     this.model = model;
     this.#tokenizer = tokenizer;
-    this.#vocabulary = vocabulary;
-    this.defaultPolicy = policy;
+    this.#policies = policies;
     this.#imageOptions = imageOptions;
   }
 
   static async load(dir: string, options: CaptionerLoadOptions = {}): Promise<Captioner> {
     const model = await CaptionModel.load(dir, options);
     try {
-      const m = model.manifest;
-      const read = async (file: string): Promise<unknown> => {
-        const path = join(dir, file);
-        try {
-          return JSON.parse(await readFile(path, "utf8"));
-        } catch (cause) {
-          throw new BeemError(
-            "INVALID_BUNDLE",
-            `${path}: cannot read the file (${(cause as Error).message})`,
-            { cause },
-          );
-        }
-      };
-      const tokenizerJson = (await read(m.tokenizer.file)) as {
-        model: { vocab: Record<string, number> };
-      };
-      const tokenizer = new BertTokenizer(tokenizerJson, await read(m.tokenizer.config));
-      const vocabulary: string[] = [];
-      for (const [word, id] of Object.entries(tokenizerJson.model.vocab)) vocabulary[id] = word;
-      const policy: Policy =
-        m.policy === undefined
-          ? { version: 1, rule: "final", numExits: m.numExits }
-          : parsePolicy(await read(m.policy), { source: join(dir, m.policy) });
-      if (policy.numExits !== m.numExits) {
-        throw new BeemError(
-          "INVALID_ARGUMENT",
-          `The policy is for ${policy.numExits} exits but the model has ${m.numExits}`,
-        );
-      }
+      const tokenizer = await loadTokenizer(dir, model.manifest.tokenizer);
+      const policies = await BundlePolicies.load(dir, model.manifest);
       const imageOptions: ImageOptions =
         options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels };
-      return new Captioner(dir, model, tokenizer, vocabulary, policy, imageOptions);
+      return new Captioner(model, tokenizer, policies, imageOptions);
     } catch (error) {
       await model.dispose();
       throw error;
@@ -190,14 +151,14 @@ export class Captioner {
     return this.model.numExits;
   }
 
+  /** The bundle's own policy (full depth when it ships none). */
+  get defaultPolicy(): Policy {
+    return this.#policies.defaultPolicy;
+  }
+
   /** The policy `caption` uses for these options (fitting `rule`/`lambda` on first use). */
-  async policyFor(options: PolicyChoice = {}): Promise<Policy> {
-    return choosePolicy(options, {
-      numExits: this.numExits,
-      defaultPolicy: this.defaultPolicy,
-      fit: (rule, lambda) => this.#calibration.fit(rule, lambda),
-      fitRisk: (rule, risk) => this.#calibration.fitRisk(rule, risk),
-    });
+  policyFor(options: PolicyChoice = {}): Promise<Policy> {
+    return this.#policies.policyFor(options);
   }
 
   /**
@@ -299,7 +260,7 @@ export class Captioner {
 
   /** Token ids to caption text. */
   decodeText(ids: readonly number[]): string {
-    return (this.#tokenizer as unknown as { decode(ids: number[], o: object): string })
+    return this.#tokenizer
       .decode([...ids], { skip_special_tokens: true })
       .replace(/ ,/g, ",")
       .trim();
@@ -307,7 +268,7 @@ export class Captioner {
 
   #withText(token: GeneratedToken): CaptionToken {
     const { end: _end, summaries: _summaries, ...rest } = token;
-    return { ...rest, text: this.#vocabulary[token.id] ?? "" };
+    return { ...rest, text: this.#tokenizer.model.vocab[token.id] ?? "" };
   }
 
   /**
@@ -324,37 +285,21 @@ export class Captioner {
 
   /** Options checked and defaults applied, in one place. */
   async #resolve(options: CaptionOptions): Promise<Resolved> {
-    const maxTokens = options.maxTokens ?? this.model.manifest.maxLength - 1;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected maxTokens to be an integer >= 1 but received ${maxTokens}`,
-      );
-    }
-    const beams = options.beams ?? 1;
-    if (!Number.isInteger(beams) || beams < 1 || beams > MAX_BEAMS) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected beams to be an integer from 1 to ${MAX_BEAMS} but received ${beams}`,
-      );
-    }
-    const lengthPenalty = options.lengthPenalty ?? 1;
-    if (!Number.isFinite(lengthPenalty)) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected lengthPenalty to be a finite number but received ${lengthPenalty}`,
-      );
-    }
+    const maxTokens = checkInteger(
+      "maxTokens",
+      options.maxTokens ?? this.model.manifest.maxLength - 1,
+      1,
+    );
+    const beams = checkInteger("beams", options.beams ?? 1, 1, MAX_BEAMS);
+    const lengthPenalty = checkFiniteNumber("lengthPenalty", options.lengthPenalty ?? 1);
     const trace = options.trace === true;
     if (trace && beams > 1)
       throw new BeemError("INVALID_ARGUMENT", "trace is available with greedy decoding only");
-    const fill = options.fill ?? DEFAULT_SKIPPED_LAYER_FILL;
-    if (!SKIPPED_LAYER_FILLS.includes(fill)) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected fill to be one of ${SKIPPED_LAYER_FILLS.join(", ")} but received ${JSON.stringify(fill)}`,
-      );
-    }
+    const fill = checkOneOf(
+      "fill",
+      options.fill ?? DEFAULT_SKIPPED_LAYER_FILL,
+      SKIPPED_LAYER_FILLS,
+    );
     const policy = await this.policyFor(options);
     const fused =
       policy.rule === "final" &&

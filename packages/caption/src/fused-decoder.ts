@@ -5,7 +5,7 @@
 import type { CaptionModel, KeyValue } from "./caption-model.js";
 import type { SequenceToken } from "./greedy-decoder.js";
 import type { ImageMemory } from "./kv-cache.js";
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 import { stackRows, takeRows } from "./tensors.js";
 
 /** Greedy full-depth captions of the images, yielding each position's tokens like decodeGreedy. */

@@ -3,7 +3,7 @@
 // (one per image) decode in lockstep; each token of each sequence exits at its own layer, and
 // each layer runs once for all the sequences that reach it.
 import type { Decider, ExitRun, ExitSummary, StepDecision } from "@beem-ts/core";
-import type { ort } from "@beem-ts/onnx";
+import type { ort } from "@beem-ts/runtime";
 import type { CaptionModel } from "./caption-model.js";
 import { CrossStacks, type SequenceCache } from "./kv-cache.js";
 import { stepLayer, type StepInput } from "./layer-step.js";

@@ -3,7 +3,7 @@
 // token first reaches it (`ImageMemory`). Each sequence (an image's caption, or one beam of it)
 // has its own self-attention cache (`SequenceCache`), with the positions whose keys/values are
 // still pending in a layer the token skipped (see skipped-layers.ts).
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 import type { CaptionModel, KeyValue } from "./caption-model.js";
 import { concatPositions, selectPositions, splitRows, stackRows } from "./tensors.js";
 

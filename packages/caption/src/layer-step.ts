@@ -2,7 +2,7 @@
 // cross-attention keys/values first, then one run of the layer's step graph (with its exit
 // head) for all of them. All sequences are at the same position (decoding runs in lockstep).
 import type { ExitSummary } from "@beem-ts/core";
-import type { ort } from "@beem-ts/onnx";
+import type { ort } from "@beem-ts/runtime";
 import type { CaptionModel } from "./caption-model.js";
 import { CrossStacks, ensureCross, fillPending, type SequenceCache } from "./kv-cache.js";
 import { splitRows, stackRows } from "./tensors.js";

@@ -1,7 +1,6 @@
-// The caption bundle's manifest.json.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { BeemError } from "@beem-ts/core";
+// The caption bundle's manifest.json: the fields every bundle has (checked by @beem-ts/runtime)
+// and the captioner's own.
+import { readManifest, type BundleManifest } from "@beem-ts/runtime";
 
 export interface CaptionLayerFiles {
   /** One decoding step through the layer and its exit head. */
@@ -30,18 +29,13 @@ export interface CaptionFusedFiles {
   readonly crossKv: string;
 }
 
-export interface CaptionManifest {
-  readonly format: "beem-bundle";
-  readonly formatVersion: 1;
-  readonly id: string;
+export interface CaptionManifest extends BundleManifest {
   readonly task: "image-captioning";
-  readonly numExits: number;
   readonly hiddenSize: number;
   readonly heads: number;
   readonly headDim: number;
   readonly vocabSize: number;
   readonly memoryLength: number;
-  readonly maxLength: number;
   readonly tokens: { readonly pad: number; readonly bos: number; readonly eos: number };
   readonly image: {
     readonly size: number;
@@ -51,7 +45,6 @@ export interface CaptionManifest {
     /** Colour transparent pixels are flattened onto. */
     readonly background: readonly number[];
   };
-  readonly tokenizer: { readonly file: string; readonly config: string };
   readonly graphs: {
     readonly encoder: { readonly file: string };
     readonly embed: { readonly file: string };
@@ -66,63 +59,36 @@ export interface CaptionManifest {
   };
   /** The external-data file the graphs keep their weights in (informational). */
   readonly weights?: string;
-  readonly costs?: {
-    readonly unit: string;
-    readonly measuredWith: string;
-    readonly fixed: number;
-    readonly exits: readonly number[];
-  };
-  readonly policy?: string;
-  /** Per-token exit log of calibration scenes (summaries), relative to the bundle. */
-  readonly calibrationLog?: string;
 }
 
 export async function readCaptionManifest(dir: string): Promise<CaptionManifest> {
-  const path = join(dir, "manifest.json");
-  let m: CaptionManifest;
-  try {
-    m = JSON.parse(await readFile(path, "utf8")) as CaptionManifest;
-  } catch (cause) {
-    throw new BeemError(
-      "INVALID_BUNDLE",
-      `${path}: cannot read the manifest (${(cause as Error).message})`,
-      { cause },
-    );
-  }
-  const fail = (message: string): never => {
-    throw new BeemError("INVALID_BUNDLE", `${path}: ${message}`);
-  };
-  if (m.format !== "beem-bundle" || m.formatVersion !== 1)
-    fail(`not a version 1 "beem-bundle" manifest`);
-  if (m.task !== "image-captioning")
-    fail(`field "task" must be "image-captioning" but is ${JSON.stringify(m.task)}`);
-  for (const key of [
-    "numExits",
-    "hiddenSize",
-    "heads",
-    "headDim",
-    "vocabSize",
-    "memoryLength",
-    "maxLength",
-  ] as const) {
-    if (!Number.isInteger(m[key]) || m[key] < 1) fail(`field "${key}" must be an integer >= 1`);
-  }
-  if (!Array.isArray(m.graphs?.layers) || m.graphs.layers.length !== m.numExits) {
-    fail(`field "graphs.layers" must list ${m.numExits} layers`);
-  }
+  const { manifest: m, check } = await readManifest<CaptionManifest>(dir, "image-captioning");
+  for (const key of ["hiddenSize", "heads", "headDim", "vocabSize", "memoryLength"])
+    check.integer(key, 1);
+  for (const key of ["pad", "bos", "eos"]) check.integer(`tokens.${key}`, 0);
+  check.file("graphs.encoder.file", ".onnx");
+  check.file("graphs.embed.file", ".onnx");
+  check.list("graphs.layers", m.numExits, "layers");
   m.graphs.layers.forEach((l, i) => {
-    for (const key of ["step", "crossKv", "kv"] as const)
-      if (typeof l[key] !== "string") fail(`field "graphs.layers[${i}].${key}" must name a file`);
-    if (l.fillAbove !== undefined && (typeof l.fillAbove !== "string" || i === m.numExits - 1))
-      fail(`field "graphs.layers[${i}].fillAbove" must name a file, and not for the last layer`);
+    for (const key of ["step", "crossKv", "kv"]) check.file(`graphs.layers[${i}].${key}`, ".onnx");
+    check.that(
+      l.fillAbove === undefined || i < m.numExits - 1,
+      `field "graphs.layers[${i}].fillAbove" is for layers below the last`,
+    );
+    check.optionalFile(`graphs.layers[${i}].fillAbove`, ".onnx");
   });
-  if (m.graphs.embedStep !== undefined && typeof m.graphs.embedStep !== "string")
-    fail(`field "graphs.embedStep" must name a file`);
-  const fused = m.graphs.fused;
-  if (fused !== undefined && (typeof fused.step !== "string" || typeof fused.crossKv !== "string"))
-    fail(`field "graphs.fused" must name a "step" and a "crossKv" file`);
-  if (!(m.image?.size >= 8) || m.image.mean?.length !== 3 || m.image.std?.length !== 3) {
-    fail(`field "image" must give size, mean[3] and std[3]`);
+  check.optionalFile("graphs.embedStep", ".onnx");
+  if (m.graphs.fused !== undefined) {
+    check.file("graphs.fused.step", ".onnx");
+    check.file("graphs.fused.crossKv", ".onnx");
   }
+  check.that(
+    Number.isInteger(m.image?.size) && m.image.size >= 8,
+    `field "image.size" must be an integer >= 8`,
+  );
+  check.that(m.image.resize === "fill", `field "image.resize" must be "fill"`);
+  check.numbers("image.mean", 3);
+  check.numbers("image.std", 3, Number.MIN_VALUE);
+  check.numbers("image.background", 3, 0);
   return m;
 }

@@ -10,7 +10,7 @@
 //   run of the `fillAbove` graph of the layer below; a bundle without those graphs fills one
 //   layer per run with its `kv` graph. Positions no later token goes above never cost a run.
 // With all thresholds at infinity no token skips a layer and both give full-depth decoding.
-import type { ort } from "@beem-ts/onnx";
+import type { ort } from "@beem-ts/runtime";
 import type { CaptionModel } from "./caption-model.js";
 import type { SequenceCache } from "./kv-cache.js";
 import { splitRows, stackRows } from "./tensors.js";

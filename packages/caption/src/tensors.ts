@@ -1,6 +1,6 @@
 // Float32 tensor plumbing for batched decoding: rows are stacked along the batch dimension to
 // run one layer for several sequences at once, and split again afterwards.
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 
 /** Stacks [1, ...] tensors of equal shape into one [n, ...] tensor (no copy for one row). */
 export function stackRows(rows: readonly ort.Tensor[]): ort.Tensor {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDecider } from "@beem-ts/core";
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 import {
   Captioner,
   ImageMemory,
@@ -280,11 +280,11 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     ],
     [
       () => captioner.caption(images[0]!, { beams: 0 }),
-      /Expected beams to be an integer from 1 to 16 but received 0/,
+      /Expected beams to be an integer in \[1, 16\] but received 0/,
     ],
     [
       () => captioner.caption(images[0]!, { beams: 2.5 }),
-      /Expected beams to be an integer from 1 to 16 but received 2.5/,
+      /Expected beams to be an integer in \[1, 16\] but received 2.5/,
     ],
     [
       () => captioner.caption(images[0]!, { beams: 2, trace: true }),

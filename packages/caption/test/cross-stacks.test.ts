@@ -1,5 +1,5 @@
 // Stacked cross-attention keys/values are reused while the same images run a layer together.
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 import { describe, expect, it } from "vitest";
 import { CrossStacks, ImageMemory } from "../src/index.js";
 

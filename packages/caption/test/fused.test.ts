@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { softmax, summarize } from "@beem-ts/core";
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 import { Captioner, SKIPPED_LAYER_FILLS, type CaptionManifest } from "../src/index.js";
 import { BUNDLE, bundlePresent, closedPolicy, goldenScenes, type Golden } from "./bundle.js";
 
@@ -111,7 +111,7 @@ describe.runIf(bundlePresent)("fused full depth and per-layer exits", () => {
 
   it("refuses an unknown fill strategy by name", async () => {
     await expect(captioner.caption(images[0]!, { fill: "later" as "eager" })).rejects.toThrow(
-      /Expected fill to be one of eager, deferred but received "later"/,
+      /Expected fill to be one of "eager", "deferred" but received "later"/,
     );
   });
 

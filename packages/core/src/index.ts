@@ -1,5 +1,12 @@
 // @beem-ts/core: the BEEM early-exit decision core. No runtime dependencies.
-export { BeemError, type BeemErrorCode } from "./errors.js";
+export { BeemError, ERROR_CODES, describe, invalidArgument, type BeemErrorCode } from "./errors.js";
+export {
+  checkFiniteNumber,
+  checkInteger,
+  checkNumberArray,
+  checkOneOf,
+  checkOpenUnit,
+} from "./check.js";
 export {
   softmax,
   summarize,
@@ -23,6 +30,8 @@ export {
   POLICY_VERSION,
   parsePolicy,
   serializePolicy,
+  fullDepthPolicy,
+  checkPolicyExits,
   scoreThresholds,
   type Policy,
   type BeemPolicy,

@@ -1,8 +1,8 @@
 // What a runtime decides with: a given policy, a rule fitted at a lambda, full depth, or its
 // default; the same choice for every task package.
 import { BeemError } from "./errors.js";
-import { checkFiniteNumber, checkOpenUnit } from "./check.js";
-import type { Policy } from "./policy.js";
+import { checkFiniteNumber, checkOneOf, checkOpenUnit } from "./check.js";
+import { checkPolicyExits, fullDepthPolicy, type Policy } from "./policy.js";
 import { CALIBRATION_RULES, type CalibrationRule } from "./rules.js";
 
 export interface PolicyChoice {
@@ -40,7 +40,7 @@ export interface PolicyContext {
 
 /** The policy for a choice, checked against the model's number of exits. */
 export async function choosePolicy(choice: PolicyChoice, context: PolicyContext): Promise<Policy> {
-  if (choice.full === true) return { version: 1, rule: "final", numExits: context.numExits };
+  if (choice.full === true) return fullDepthPolicy(context.numExits);
   const risk = choice.maxLoss !== undefined || choice.delta !== undefined;
   const fitting = choice.rule !== undefined || choice.lambda !== undefined || risk;
   if (fitting && choice.policy !== undefined) {
@@ -55,13 +55,7 @@ export async function choosePolicy(choice: PolicyChoice, context: PolicyContext)
     throw new BeemError("INVALID_ARGUMENT", '"delta" goes with "maxLoss"');
   let policy: Policy;
   if (fitting) {
-    const rule = choice.rule ?? "beem-a";
-    if (!(CALIBRATION_RULES as readonly string[]).includes(rule)) {
-      throw new BeemError(
-        "INVALID_ARGUMENT",
-        `Expected rule to be one of ${CALIBRATION_RULES.join(", ")} but received ${JSON.stringify(rule)}`,
-      );
-    }
+    const rule = checkOneOf("rule", choice.rule ?? "beem-a", CALIBRATION_RULES);
     if (risk) {
       if (context.fitRisk === undefined)
         throw new BeemError("INVALID_ARGUMENT", "This runtime cannot fit policies with maxLoss");
@@ -73,12 +67,7 @@ export async function choosePolicy(choice: PolicyChoice, context: PolicyContext)
   } else {
     policy = choice.policy ?? context.defaultPolicy;
   }
-  if (policy.numExits !== context.numExits) {
-    throw new BeemError(
-      "INVALID_ARGUMENT",
-      `The policy is for ${policy.numExits} exits but the model has ${context.numExits}`,
-    );
-  }
+  checkPolicyExits(policy, context.numExits);
   return policy;
 }
 

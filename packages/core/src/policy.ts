@@ -271,3 +271,18 @@ export function parsePolicy(value: unknown, options: { source?: string } = {}): 
   }
   return { ...common, ...specific } as unknown as Policy;
 }
+
+/** Full depth: every layer runs, the last exit answers. */
+export function fullDepthPolicy(numExits: number): Policy {
+  return { version: POLICY_VERSION, rule: "final", numExits };
+}
+
+/** Throws INVALID_ARGUMENT when a policy is for another number of exits than the model has. */
+export function checkPolicyExits(policy: Policy, numExits: number): void {
+  if (policy.numExits !== numExits) {
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `The policy is for ${policy.numExits} exits but the model has ${numExits}`,
+    );
+  }
+}

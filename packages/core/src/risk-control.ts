@@ -17,7 +17,7 @@ import { createCalibrator, type CalibratorOptions } from "./calibrate.js";
 import { scoreMatrix, type ExitTable } from "./exit-table.js";
 import { evaluate } from "./evaluate.js";
 import {
-  POLICY_VERSION,
+  fullDepthPolicy,
   scoreSpecOf,
   scoreThresholds,
   type Policy,
@@ -112,7 +112,7 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
     };
   }
   if (chosen === undefined) {
-    const full: Policy = { version: POLICY_VERSION, rule: "final", numExits: L };
+    const full = fullDepthPolicy(L);
     const reason =
       testPart.numSamples < needed
         ? `the log has ${n} lines, of which ${testPart.numSamples} test the policies; at least ${needed} test lines (${2 * needed} in a log this size) are needed for any policy to pass at maxLoss ${epsilon}, delta ${delta}`

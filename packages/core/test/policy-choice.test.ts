@@ -43,7 +43,7 @@ describe("choosePolicy", () => {
       { policy: defaultPolicy, lambda: 0.1 },
       /Give either "policy" or "rule"\/"lambda"\/"maxLoss", not both/,
     ],
-    [{ rule: "nope" as never }, /Expected rule to be one of beem-a/],
+    [{ rule: "nope" as never }, /Expected rule to be one of "beem-a"/],
     [{ maxLoss: 1.5 }, /Expected maxLoss to be a number in \(0, 1\) but received 1\.5/],
     [{ maxLoss: 0.1, delta: 0 }, /Expected delta to be a number in \(0, 1\) but received 0/],
     [{ maxLoss: 0.1, lambda: 0.1 }, /Give either "lambda" or "maxLoss", not both/],

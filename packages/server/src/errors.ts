@@ -1,9 +1,29 @@
 // One error body and one table from error codes to HTTP status, for every route.
-import { BeemError } from "@beem-ts/core";
+import { BeemError, type BeemErrorCode } from "@beem-ts/core";
 import type { Response } from "express";
 
-/** HTTP status of each error code; anything else is a 500. */
-export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** Codes only the server raises, on top of the SDK's (`ERROR_CODES` in the core). */
+export type ServerErrorCode =
+  | "MALFORMED_REQUEST"
+  | "INVALID_JSON"
+  | "UNAUTHORIZED"
+  | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "INVALID_OPTION"
+  | "QUEUE_FULL"
+  | "NOT_READY"
+  | "SHUTTING_DOWN"
+  | "INTERNAL";
+
+export type ErrorCode = BeemErrorCode | ServerErrorCode;
+
+/**
+ * HTTP status of every error code: keyed by the code union, so a code without a status fails
+ * type checking. 500s answer "Internal error" and hide the message.
+ */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   MALFORMED_REQUEST: 400,
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
@@ -16,19 +36,30 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_OPTION: 422,
   INVALID_ARGUMENT: 422,
   INVALID_INPUT: 422,
+  INVALID_EXIT_LOG: 422,
+  INVALID_POLICY: 422,
+  UNSUPPORTED_POLICY_VERSION: 422,
+  INVALID_DATA: 422,
+  FILE_NOT_FOUND: 422,
+  IMAGES_FAILED: 422,
   QUEUE_FULL: 429,
   NOT_READY: 503,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
+  INVALID_STATE: 500,
+  INVALID_BUNDLE: 500,
+  MODEL_DISPOSED: 500,
+  INVALID_CONFIG: 500,
+  WRITE_FAILED: 500,
 };
 
 /** An error answered to the client: its code sets the status (see `STATUS_BY_CODE`). */
-export class HttpError extends BeemError {
+export class HttpError extends BeemError<ErrorCode> {
   /** Extra response headers (e.g. Retry-After). */
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; headers?: Record<string, string> } = {},
   ) {
@@ -44,7 +75,7 @@ export interface ErrorBody {
 /** The status and body for any thrown value; unknown errors do not leak their message. */
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof BeemError) {
-    const status = STATUS_BY_CODE[error.code] ?? 500;
+    const status = STATUS_BY_CODE[error.code as ErrorCode] ?? 500;
     const message = status === 500 ? "Internal error" : error.message;
     return { status, body: { error: { code: status === 500 ? "INTERNAL" : error.code, message } } };
   }

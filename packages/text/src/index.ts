@@ -8,5 +8,5 @@ export {
 export type { TraceStep } from "./layer-runner.js";
 export { MultiExitEncoder, maskTensor, type LayerOutput } from "./multi-exit-encoder.js";
 export { readTextManifest, type TextManifest, type GraphSpec, type ExitCosts } from "./manifest.js";
-export { createSession, type SessionOptions } from "@beem-ts/onnx";
+export { createSession, type SessionOptions } from "@beem-ts/runtime";
 export { readLabelledTexts, parseLabelledTexts, type LabelledText } from "./labelled-data.js";

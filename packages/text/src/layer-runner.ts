@@ -3,7 +3,7 @@
 // still running), so a batch costs what its rows need.
 import { softmax, summarize, type Decider, type StepDecision } from "@beem-ts/core";
 import { maskTensor, type MultiExitEncoder } from "./multi-exit-encoder.js";
-import { ort } from "@beem-ts/onnx";
+import { ort } from "@beem-ts/runtime";
 
 export interface TraceStep {
   /** 1-based exit. */

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { BeemError } from "@beem-ts/core";
 import { readTextManifest, type GraphSpec, type TextManifest } from "./manifest.js";
-import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/onnx";
+import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/runtime";
 
 export interface LayerOutput {
   /** Hidden states after the layer: batch x sequence x hidden. */

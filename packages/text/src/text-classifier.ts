@@ -1,22 +1,19 @@
 // The public text classifier: load a bundle, classify with early exit, log exits, dispose.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
   BeemError,
-  choosePolicy,
+  checkInteger,
   createDecider,
-  parsePolicy,
+  fullDepthPolicy,
   type CalibrationRule,
   type ExitSample,
   type Policy,
   type PolicyChoice,
 } from "@beem-ts/core";
-import { bundleError } from "./errors.js";
+import { BundlePolicies, type SessionOptions } from "@beem-ts/runtime";
 import { runFused, runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
-import { bundleCalibration, type BundleCalibration, type SessionOptions } from "@beem-ts/onnx";
-import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
+import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 export type LoadOptions = SessionOptions;
 
@@ -66,46 +63,37 @@ export interface Classification {
 
 export class TextClassifier {
   readonly manifest: TextManifest;
-  readonly defaultPolicy: Policy;
   readonly #encoder: MultiExitEncoder;
   readonly #tokenizer: TextTokenizer;
-  readonly #calibration: BundleCalibration;
-  readonly #finalPolicy: Policy;
+  readonly #policies: BundlePolicies;
 
   private constructor(
-    dir: string,
     encoder: MultiExitEncoder,
     tokenizer: TextTokenizer,
-    policy: Policy,
+    policies: BundlePolicies,
   ) {
-    this.#calibration = bundleCalibration({
-      dir,
-      calibrationLog: encoder.manifest.calibrationLog,
-      costs: encoder.manifest.costs,
-    });
     this.#encoder = encoder;
     this.#tokenizer = tokenizer;
+    this.#policies = policies;
     this.manifest = encoder.manifest;
-    this.defaultPolicy = policy;
-    this.#finalPolicy = { version: 1, rule: "final", numExits: encoder.numExits };
   }
 
   /** Loads a bundle folder (manifest.json, ONNX graphs, tokenizer, policy). */
   static async load(dir: string, options: LoadOptions = {}): Promise<TextClassifier> {
     const encoder = await MultiExitEncoder.load(dir, options);
     try {
-      const tokenizer = await loadTokenizer(dir, encoder.manifest);
-      const final: Policy = { version: 1, rule: "final", numExits: encoder.numExits };
-      const policy =
-        encoder.manifest.policy === undefined
-          ? final
-          : await readPolicy(join(dir, encoder.manifest.policy));
-      checkExits(policy, encoder.numExits);
-      return new TextClassifier(dir, encoder, tokenizer, policy);
+      const tokenizer = await loadTextTokenizer(dir, encoder.manifest);
+      const policies = await BundlePolicies.load(dir, encoder.manifest);
+      return new TextClassifier(encoder, tokenizer, policies);
     } catch (error) {
       await encoder.dispose();
       throw error;
     }
+  }
+
+  /** The bundle's own policy (full depth when it ships none). */
+  get defaultPolicy(): Policy {
+    return this.#policies.defaultPolicy;
   }
 
   get labels(): readonly string[] {
@@ -169,7 +157,7 @@ export class TextClassifier {
     options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
   ): Promise<ExitSample[]> {
     const encoded = this.#encode(samples.map((s) => s.text));
-    const decider = createDecider(this.#finalPolicy);
+    const decider = createDecider(fullDepthPolicy(this.numExits));
     const out = new Array<ExitSample>(samples.length);
     let done = 0;
     for (const chunk of chunks(
@@ -192,13 +180,8 @@ export class TextClassifier {
   }
 
   /** The policy `classify` would use for these options. */
-  async policyFor(options: PolicyChoice = {}): Promise<Policy> {
-    return choosePolicy(options, {
-      numExits: this.numExits,
-      defaultPolicy: this.defaultPolicy,
-      fit: (rule, lambda) => this.#calibration.fit(rule, lambda),
-      fitRisk: (rule, risk) => this.#calibration.fitRisk(rule, risk),
-    });
+  policyFor(options: PolicyChoice = {}): Promise<Policy> {
+    return this.#policies.policyFor(options);
   }
 
   #encode(texts: readonly string[]) {
@@ -221,34 +204,8 @@ export class TextClassifier {
   }
 }
 
-async function readPolicy(path: string): Promise<Policy> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, "utf8"));
-  } catch (cause) {
-    throw bundleError(`${path}: cannot read the policy (${(cause as Error).message})`, cause);
-  }
-  return parsePolicy(value, { source: path });
-}
-
-function checkExits(policy: Policy, numExits: number): void {
-  if (policy.numExits !== numExits) {
-    throw new BeemError(
-      "INVALID_ARGUMENT",
-      `The policy is for ${policy.numExits} exits but the model has ${numExits}`,
-    );
-  }
-}
-
 function checkBatchSize(value: number | undefined): number {
-  const size = value ?? 1;
-  if (!Number.isInteger(size) || size < 1) {
-    throw new BeemError(
-      "INVALID_ARGUMENT",
-      `Expected batchSize to be an integer >= 1 but received ${size}`,
-    );
-  }
-  return size;
+  return checkInteger("batchSize", value ?? 1, 1);
 }
 
 /** Indices by length, so rows batched together need little padding. */

@@ -1,9 +1,5 @@
-// The bundle's tokenizer, read from its tokenizer.json with @xenova/transformers' tokenizer
-// classes (the files are the ones AutoTokenizer loads from a local folder).
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { BertTokenizer } from "@xenova/transformers/src/tokenizers.js";
-import { bundleError } from "./errors.js";
+// The bundle's tokenizer (the class tokenizer_config.json names), with the model's truncation.
+import { loadTokenizer } from "@beem-ts/runtime";
 import type { TextManifest } from "./manifest.js";
 
 export interface Encoded {
@@ -16,19 +12,11 @@ export interface TextTokenizer {
   encode(text: string): Encoded;
 }
 
-export async function loadTokenizer(dir: string, manifest: TextManifest): Promise<TextTokenizer> {
-  const read = async (file: string): Promise<unknown> => {
-    const path = join(dir, file);
-    try {
-      return JSON.parse(await readFile(path, "utf8"));
-    } catch (cause) {
-      throw bundleError(`${path}: cannot read the tokenizer (${(cause as Error).message})`, cause);
-    }
-  };
-  const tokenizer = new BertTokenizer(
-    await read(manifest.tokenizer.file),
-    await read(manifest.tokenizer.config),
-  );
+export async function loadTextTokenizer(
+  dir: string,
+  manifest: TextManifest,
+): Promise<TextTokenizer> {
+  const tokenizer = await loadTokenizer(dir, manifest.tokenizer);
   const max = manifest.maxLength;
   return {
     encode(text) {

@@ -1,0 +1,47 @@
+// A bundle's tokenizer, chosen as Hugging Face's AutoTokenizer chooses it: by the
+// `tokenizer_class` of tokenizer_config.json, through transformers.js' public API.
+import { AutoTokenizer, PreTrainedTokenizer } from "@xenova/transformers";
+import { bundleError, readBundleJson } from "./bundle.js";
+
+export type { PreTrainedTokenizer };
+
+type TokenizerClass = new (tokenizerJson: unknown, config: unknown) => PreTrainedTokenizer;
+
+/**
+ * Reads `files.file` (tokenizer.json) and `files.config` (tokenizer_config.json) from the bundle
+ * and builds the tokenizer class the config names ("BertTokenizer", "GPT2TokenizerFast", ...;
+ * the "Fast" suffix is dropped). A class transformers.js does not know is INVALID_BUNDLE.
+ */
+export async function loadTokenizer(
+  dir: string,
+  files: { readonly file: string; readonly config: string },
+): Promise<PreTrainedTokenizer> {
+  const json = await readBundleJson(dir, files.file, "tokenizer");
+  const config = (await readBundleJson(dir, files.config, "tokenizer config")) as {
+    tokenizer_class?: unknown;
+  };
+  const name = config.tokenizer_class;
+  const classes = AutoTokenizer.TOKENIZER_CLASS_MAPPING as unknown as Record<
+    string,
+    TokenizerClass
+  >;
+  const cls =
+    name === undefined
+      ? (PreTrainedTokenizer as unknown as TokenizerClass)
+      : typeof name === "string"
+        ? classes[name.replace(/Fast$/, "")]
+        : undefined;
+  if (cls === undefined) {
+    throw bundleError(
+      `${dir}/${files.config}: field "tokenizer_class" ${JSON.stringify(name)} is not a tokenizer transformers.js knows`,
+    );
+  }
+  try {
+    return new cls(json, config);
+  } catch (cause) {
+    throw bundleError(
+      `${dir}/${files.file}: cannot build the tokenizer (${(cause as Error).message})`,
+      cause,
+    );
+  }
+}
