@@ -5,6 +5,7 @@ import {
   checkInteger,
   checkOneOf,
   createDecider,
+  meanExitLayer,
   type CalibrationRule,
   type Policy,
   type PolicyChoice,
@@ -77,7 +78,12 @@ export interface CaptionToken extends Omit<GeneratedToken, "end" | "summaries"> 
 export interface CaptionResult {
   readonly text: string;
   readonly tokens: readonly CaptionToken[];
-  /** Mean exit layer over generated tokens, the end token included. */
+  /**
+   * The exit layer of every decided token: those of `tokens`, then the end token's when the
+   * caption ended with one (not when it was cut at `maxTokens`).
+   */
+  readonly exitLayers: readonly number[];
+  /** Mean of `exitLayers` (`meanExitLayer` in the core). */
   readonly meanExitLayer: number;
   /** Layers whose cross-attention keys/values were computed for this image. */
   readonly crossLayers: number;
@@ -162,23 +168,39 @@ export class Captioner {
   }
 
   /**
-   * Streams tokens as they are decided, each with the layer it exited at. With beams > 1 the
-   * tokens are known only when the search ends, and arrive then.
+   * Streams tokens as they are decided, each with the layer it exited at; the generator's return
+   * value is the whole result, as `caption` gives it. With beams > 1 the tokens are known only
+   * when the search ends, and arrive then.
    */
-  async *stream(image: ImageInput, options: CaptionOptions = {}): AsyncGenerator<CaptionToken> {
+  async *stream(
+    image: ImageInput,
+    options: CaptionOptions = {},
+  ): AsyncGenerator<CaptionToken, CaptionResult> {
     const resolved = await this.#resolve(options);
+    const started = performance.now();
     const pixels = await this.#pixels(image);
+    const decoded = performance.now();
+    let sequence: GeneratedToken[];
+    let encoderMs: number;
+    let crossLayers: number;
     if (resolved.beams > 1) {
-      const { tokens } = await this.#decode([pixels], resolved);
-      for (const token of tokens[0]!) if (!token.end) yield this.#withText(token);
-      return;
+      const run = await this.#decode([pixels], resolved);
+      ({ encoderMs } = run);
+      sequence = run.tokens[0]!;
+      crossLayers = run.images[0]!.crossComputed;
+      for (const token of sequence) if (!token.end) yield this.#withText(token);
+    } else {
+      const encoded = await this.#encode([pixels]);
+      ({ encoderMs } = encoded);
+      sequence = [];
+      for await (const step of this.#greedy(encoded.images, resolved)) {
+        const token = step[0]!.token;
+        sequence.push(token);
+        if (!token.end) yield this.#withText(token);
+      }
+      crossLayers = encoded.images[0]!.crossComputed;
     }
-    const { images } = await this.#encode([pixels]);
-    for await (const step of this.#greedy(images, resolved)) {
-      const token = step[0]!.token;
-      if (token.end) return;
-      yield this.#withText(token);
-    }
+    return this.#result(sequence, crossLayers, timings(started, decoded, encoderMs));
   }
 
   async caption(image: ImageInput, options: CaptionOptions = {}): Promise<CaptionResult> {
@@ -223,20 +245,28 @@ export class Captioner {
     decoded: number,
   ): Promise<CaptionResult[]> {
     const { tokens, images, encoderMs } = await this.#decode(pixels, resolved);
-    const totalMs = performance.now() - started;
-    const imageMs = decoded - started;
-    const timings = { imageMs, encoderMs, decodeMs: totalMs - imageMs - encoderMs, totalMs };
-    return tokens.map((sequence, i) => {
-      const layers = sequence.reduce((sum, t) => sum + t.exitLayer, 0);
-      const shown = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
-      return {
-        text: this.decodeText(shown.map((t) => t.id)),
-        tokens: shown,
-        meanExitLayer: sequence.length === 0 ? 0 : layers / sequence.length,
-        crossLayers: images[i]!.crossComputed,
-        timings,
-      };
-    });
+    const batchTimings = timings(started, decoded, encoderMs);
+    return tokens.map((sequence, i) =>
+      this.#result(sequence, images[i]!.crossComputed, batchTimings),
+    );
+  }
+
+  /** A decoded sequence (end token included when there is one) as the caller sees it. */
+  #result(
+    sequence: readonly GeneratedToken[],
+    crossLayers: number,
+    times: CaptionResult["timings"],
+  ): CaptionResult {
+    const shown = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
+    const exitLayers = sequence.map((t) => t.exitLayer);
+    return {
+      text: this.decodeText(shown.map((t) => t.id)),
+      tokens: shown,
+      exitLayers,
+      meanExitLayer: meanExitLayer(exitLayers),
+      crossLayers,
+      timings: times,
+    };
   }
 
   /**
@@ -371,4 +401,11 @@ export class Captioner {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
+}
+
+/** Times of a call that started at `started` and had its images decoded at `decoded`. */
+function timings(started: number, decoded: number, encoderMs: number): CaptionResult["timings"] {
+  const totalMs = performance.now() - started;
+  const imageMs = decoded - started;
+  return { imageMs, encoderMs, decodeMs: totalMs - imageMs - encoderMs, totalMs };
 }

@@ -88,7 +88,7 @@ export {
   type SweepRow,
 } from "./sweep.js";
 export { generateSyntheticExits, seededRandom, type SyntheticOptions } from "./synthetic.js";
-export { median } from "./stats.js";
+export { median, meanExitLayer } from "./stats.js";
 export {
   choosePolicy,
   foldFixedCost,

@@ -1,32 +1,29 @@
-// What the routes share: the loaded models, limits, queues, metrics and the logger.
-import type { BatchCaption, Captioner, ImageInput } from "@beem-ts/caption";
-import type { Classification, TextClassifier } from "@beem-ts/text";
-import type { Batcher } from "./batcher.js";
+// What the routes share: the loaded models, limits, the inference queues, metrics and the logger.
+import type { Inference, Models } from "./batching.js";
+import { HttpError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { CaptionRequestOptions, PolicyOptions } from "./options.js";
-import type { WorkQueue } from "./queue.js";
-import { HttpError } from "./errors.js";
+
+export type ServerState = "loading" | "ready" | "failed" | "closing";
 
 export interface ServerContext {
   readonly limits: Limits;
-  readonly models: { caption?: Captioner; text?: TextClassifier };
+  /** Filled in as the models load (lifecycle.ts). */
+  readonly models: Models;
   /** Which models this server was asked to serve. */
   readonly serves: { readonly caption: boolean; readonly text: boolean };
-  state: "loading" | "ready" | "failed" | "closing";
-  readonly captionQueue: WorkQueue;
-  readonly classifyBatcher: Batcher<string, PolicyOptions, Classification>;
-  readonly captionBatcher: Batcher<ImageInput, CaptionRequestOptions, BatchCaption>;
+  state: ServerState;
+  readonly inference: Inference;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
 
 /** The loaded model of a route: 404 if this server does not serve it, 503 while it loads. */
-export function requireModel<K extends keyof ServerContext["models"]>(
+export function requireModel<K extends keyof Models>(
   ctx: ServerContext,
   kind: K,
-): NonNullable<ServerContext["models"][K]> {
+): NonNullable<Models[K]> {
   const model = ctx.models[kind];
   if (model !== undefined) return model;
   if (!ctx.serves[kind]) throw new HttpError("NOT_FOUND", `This server serves no ${kind} model`);

@@ -1,68 +1,172 @@
-// Request options (query parameters, form fields, JSON members) checked into the runtimes'
-// options. Unknown or repeated options are refused, so a typo never goes unnoticed.
-import { CALIBRATION_RULES, type CalibrationRule } from "@beem-ts/core";
-import { HttpError } from "./errors.js";
+// Request options declared once, as zod schemas: the routes check requests with them, the
+// option types are inferred from them, and /openapi.json describes them from the same objects
+// (openapi.ts). Query parameters and form fields arrive as text and are read as numbers and
+// booleans here; JSON members may be either. Unknown or repeated options are refused, so a typo
+// never goes unnoticed.
+import { CALIBRATION_RULES } from "@beem-ts/core";
+import { z } from "zod";
+import { HttpError, type ErrorCode } from "./errors.js";
 
-export interface PolicyOptions {
-  readonly rule?: CalibrationRule;
-  readonly lambda?: number;
-  readonly full?: boolean;
-  readonly maxLoss?: number;
-  readonly delta?: number;
+/** A parsed object's optional members without `| undefined` (zod leaves absent keys out). */
+type Given<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+
+/** Text from a query string or a form field as a number; anything else is left to the schema. */
+function numberFromText(value: unknown): unknown {
+  return typeof value === "string" && value.trim() !== "" ? Number(value) : value;
 }
 
-export interface CaptionRequestOptions extends PolicyOptions {
-  readonly maxTokens?: number;
-  readonly beams?: number;
-}
-
-function invalid(name: string, what: string, value: unknown): never {
-  const shown =
-    typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : JSON.stringify(value);
-  throw new HttpError(
-    "INVALID_OPTION",
-    `Expected ${name} to be ${what} but received ${shown ?? String(value)}`,
-  );
-}
-
-function single(name: string, value: unknown): unknown {
-  if (Array.isArray(value)) invalid(name, "given once", value);
+function booleanFromText(value: unknown): unknown {
+  if (value === "true" || value === "1" || value === "") return true;
+  if (value === "false" || value === "0") return false;
   return value;
 }
 
-function numberValue(name: string, value: unknown): number {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && value.trim() !== ""
-        ? Number(value)
-        : NaN;
-  if (!Number.isFinite(n)) invalid(name, "a finite number", value);
-  return n;
+const number = (schema: z.ZodNumber, description: string) =>
+  z.preprocess(numberFromText, schema).optional().describe(description);
+
+const POLICY_SHAPE = {
+  rule: z
+    .enum(CALIBRATION_RULES)
+    .optional()
+    .describe("Exit rule, fitted on the bundle's calibration log at `lambda` (default 0)."),
+  lambda: number(
+    z.number().min(0),
+    "Cost parameter: larger exits earlier. Alone: BEEM-A fitted at this lambda.",
+  ),
+  maxLoss: number(
+    z.number().gt(0).lt(1),
+    "Instead of `lambda`: the fastest `rule` policy whose disagreement with full depth is at most this, with probability 1 - `delta` over the calibration log (Learn-then-Test).",
+  ),
+  delta: number(
+    z.number().gt(0).lt(1),
+    "With `maxLoss`: the probability the bound fails (default 0.1).",
+  ),
+  full: z
+    .preprocess(booleanFromText, z.boolean())
+    .optional()
+    .describe("Run every layer (no early exit)."),
+};
+
+/** The choices that exclude each other, checked after each option is. */
+function checkPolicyCombination(
+  o: { rule?: unknown; lambda?: unknown; maxLoss?: unknown; delta?: unknown; full?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (o.maxLoss !== undefined && o.lambda !== undefined)
+    ctx.addIssue({ code: "custom", message: "Give either lambda or maxLoss, not both" });
+  if (o.delta !== undefined && o.maxLoss === undefined)
+    ctx.addIssue({ code: "custom", message: "delta goes with maxLoss" });
+  if (
+    o.full === true &&
+    (o.rule !== undefined || o.lambda !== undefined || o.maxLoss !== undefined)
+  )
+    ctx.addIssue({
+      code: "custom",
+      message: "Give either full or rule/lambda/maxLoss, not both",
+    });
 }
 
-function integerIn(name: string, value: unknown, min: number, max: number): number {
-  const n = numberValue(name, value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    invalid(name, `an integer from ${min} to ${max}`, value);
-  return n;
+export const policyOptionsSchema = z.strictObject(POLICY_SHAPE).superRefine(checkPolicyCombination);
+
+export type PolicyOptions = Given<z.output<typeof policyOptionsSchema>>;
+
+/** Caption options; `maxTokens` is bounded by the model's maximum length once it is known. */
+export function captionOptionsSchema(limits: { maxTokens?: number; maxBeams: number }) {
+  const maxTokens = z.number().int().min(1);
+  return z
+    .strictObject({
+      ...POLICY_SHAPE,
+      maxTokens: number(
+        limits.maxTokens === undefined ? maxTokens : maxTokens.max(limits.maxTokens),
+        "Most tokens to generate (default: the model's maximum length).",
+      ),
+      beams: number(
+        z.number().int().min(1).max(limits.maxBeams),
+        "Beam width; 1 decodes greedily (default 1).",
+      ),
+    })
+    .superRefine(checkPolicyCombination);
 }
 
-function booleanValue(name: string, value: unknown): boolean {
-  if (value === true || value === "true" || value === "1" || value === "") return true;
-  if (value === false || value === "false" || value === "0") return false;
-  return invalid(name, "true or false", value);
+export type CaptionRequestOptions = Given<z.output<ReturnType<typeof captionOptionsSchema>>>;
+
+/** The JSON body of POST /v1/classify. */
+export function classifyBodySchema(limits: { maxTexts: number; maxTextChars: number }) {
+  return z
+    .strictObject({
+      texts: z
+        .array(z.string().max(limits.maxTextChars))
+        .min(1)
+        .max(limits.maxTexts)
+        .describe(
+          `The texts to classify: 1 to ${limits.maxTexts}, each at most ${limits.maxTextChars} characters.`,
+        ),
+      ...POLICY_SHAPE,
+    })
+    .superRefine(checkPolicyCombination);
 }
 
-function checkKnown(fields: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(fields)) {
-    if (!known.includes(key)) {
-      throw new HttpError(
-        "INVALID_OPTION",
-        `Unknown option ${JSON.stringify(key.slice(0, 40))}; known: ${known.join(", ")}`,
-      );
-    }
+export interface ClassifyRequest {
+  readonly texts: string[];
+  readonly options: PolicyOptions;
+}
+
+/** How a JSON schema's bounds read in an error message. */
+function expected(schema: Record<string, unknown> | undefined): string {
+  if (schema === undefined) return "valid";
+  if (Array.isArray(schema.enum)) return `one of ${schema.enum.join(", ")}`;
+  if (schema.type === "boolean") return "true or false";
+  const { minimum, maximum, exclusiveMinimum: above, exclusiveMaximum: below } = schema;
+  if (schema.type === "integer") {
+    if (maximum !== undefined) return `an integer from ${String(minimum)} to ${String(maximum)}`;
+    return `an integer >= ${String(minimum)}`;
   }
+  if (above !== undefined && below !== undefined)
+    return `a number in (${String(above)}, ${String(below)})`;
+  if (minimum !== undefined) return `a finite number >= ${String(minimum)}`;
+  return "a finite number";
+}
+
+function shown(value: unknown): string {
+  return typeof value === "string"
+    ? JSON.stringify(value.slice(0, 40))
+    : (JSON.stringify(value) ?? String(value));
+}
+
+/**
+ * Checks `fields` against `schema`; the first problem becomes an HttpError naming the option,
+ * what it must be (read from the same schema the OpenAPI document shows) and what was received.
+ */
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  fields: Record<string, unknown>,
+  code: (path: readonly PropertyKey[], issue: z.core.$ZodIssue) => ErrorCode = () =>
+    "INVALID_OPTION",
+): Given<z.output<S>> {
+  const result = schema.safeParse(fields);
+  if (result.success) return result.data as Given<z.output<S>>;
+  const issue = result.error.issues[0]!;
+  const key = issue.path[0];
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys(
+      (z.toJSONSchema(schema, { io: "output" }).properties as object | undefined) ?? {},
+    );
+    throw new HttpError(
+      "INVALID_OPTION",
+      `Unknown option ${JSON.stringify(issue.keys[0]!.slice(0, 40))}; known: ${known.join(", ")}`,
+    );
+  }
+  if (typeof key !== "string" || issue.code === "custom")
+    throw new HttpError(code(issue.path, issue), issue.message);
+  const value = fields[key];
+  if (Array.isArray(value) && issue.path.length === 1)
+    throw new HttpError("INVALID_OPTION", `Expected ${key} to be given once`);
+  const properties = z.toJSONSchema(schema, { io: "output" }).properties as
+    Record<string, Record<string, unknown>> | undefined;
+  throw new HttpError(
+    code(issue.path, issue),
+    `Expected ${key} to be ${expected(properties?.[key])} but received ${shown(value)}`,
+  );
 }
 
 /**
@@ -84,65 +188,11 @@ export function mergeOptionSources(
   return { ...query, ...form };
 }
 
-function policyOptions(fields: Record<string, unknown>): PolicyOptions {
-  const rule = single("rule", fields.rule);
-  const lambda = single("lambda", fields.lambda);
-  const full = single("full", fields.full);
-  const maxLoss = single("maxLoss", fields.maxLoss);
-  const delta = single("delta", fields.delta);
-  const openUnit = (name: string, value: unknown): number => {
-    const n = numberValue(name, value);
-    if (!(n > 0 && n < 1)) invalid(name, "a number in (0, 1)", value);
-    return n;
-  };
-  const maxLossValue = maxLoss === undefined ? undefined : openUnit("maxLoss", maxLoss);
-  const deltaValue = delta === undefined ? undefined : openUnit("delta", delta);
-  if (maxLossValue !== undefined && lambda !== undefined)
-    throw new HttpError("INVALID_OPTION", "Give either lambda or maxLoss, not both");
-  if (deltaValue !== undefined && maxLossValue === undefined)
-    throw new HttpError("INVALID_OPTION", "delta goes with maxLoss");
-  let lambdaValue: number | undefined;
-  if (lambda !== undefined) {
-    lambdaValue = numberValue("lambda", lambda);
-    if (lambdaValue < 0) invalid("lambda", "a finite number >= 0", lambda);
-  }
-  if (rule !== undefined && !(CALIBRATION_RULES as readonly unknown[]).includes(rule))
-    invalid("rule", `one of ${CALIBRATION_RULES.join(", ")}`, rule);
-  const fullValue = full === undefined ? undefined : booleanValue("full", full);
-  if (fullValue === true && (rule !== undefined || lambda !== undefined || maxLoss !== undefined))
-    throw new HttpError("INVALID_OPTION", "Give either full or rule/lambda/maxLoss, not both");
-  return {
-    ...(rule !== undefined && { rule: rule as CalibrationRule }),
-    ...(lambdaValue !== undefined && { lambda: lambdaValue }),
-    ...(maxLossValue !== undefined && { maxLoss: maxLossValue }),
-    ...(deltaValue !== undefined && { delta: deltaValue }),
-    ...(fullValue !== undefined && { full: fullValue }),
-  };
-}
-
-export const POLICY_FIELDS = ["rule", "lambda", "maxLoss", "delta", "full"] as const;
-
-export const CAPTION_OPTIONS = [...POLICY_FIELDS, "maxTokens", "beams"] as const;
-
 export function captionOptions(
   fields: Record<string, unknown>,
   limits: { maxTokens: number; maxBeams: number },
 ): CaptionRequestOptions {
-  checkKnown(fields, CAPTION_OPTIONS);
-  const maxTokens = single("maxTokens", fields.maxTokens);
-  const beams = single("beams", fields.beams);
-  return {
-    ...policyOptions(fields),
-    ...(maxTokens !== undefined && {
-      maxTokens: integerIn("maxTokens", maxTokens, 1, limits.maxTokens),
-    }),
-    ...(beams !== undefined && { beams: integerIn("beams", beams, 1, limits.maxBeams) }),
-  };
-}
-
-export interface ClassifyRequest {
-  readonly texts: string[];
-  readonly options: PolicyOptions;
+  return parseWith(captionOptionsSchema(limits), fields);
 }
 
 export function classifyRequest(
@@ -151,7 +201,8 @@ export function classifyRequest(
 ): ClassifyRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new HttpError("MALFORMED_REQUEST", 'Expected a JSON object like {"texts": ["..."]}');
-  const { texts, ...fields } = body as Record<string, unknown>;
+  const fields = body as Record<string, unknown>;
+  const texts = fields.texts;
   if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === "string"))
     throw new HttpError("MALFORMED_REQUEST", 'Expected "texts" to be a non-empty array of strings');
   if (texts.length > limits.maxTexts)
@@ -165,6 +216,6 @@ export function classifyRequest(
       "PAYLOAD_TOO_LARGE",
       `texts[${long}] has more than ${limits.maxTextChars} characters`,
     );
-  checkKnown(fields, POLICY_FIELDS);
-  return { texts: texts as string[], options: policyOptions(fields) };
+  const { texts: checked, ...options } = parseWith(classifyBodySchema(limits), fields);
+  return { texts: checked!, options };
 }

@@ -93,28 +93,40 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     expect(after.texts - before.texts).toBe(5);
   });
 
-  it("streams tokens as server-sent events, then the caption", async () => {
-    const r = await request(app)
-      .post("/v1/caption")
-      .set("Accept", "text/event-stream")
-      .set("Content-Type", "image/png")
-      .buffer(true)
-      .parse((res, done) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => done(null, text));
-      })
-      .send(SCENE);
-    expect(r.status).toBe(200);
-    expect(r.headers["content-type"]).toMatch(/text\/event-stream/);
-    const events = parseSse(r.body as string);
-    const tokens = events.filter((e) => e.event === "token");
-    const done = events.at(-1)!;
-    expect(done.event).toBe("done");
-    expect((done.data as { caption: string }).caption).toBe(
-      tokens.map((t) => (t.data as { text: string }).text).join(" "),
-    );
-  });
+  it.each(["lambda=0.05", "full=true", "beams=2"])(
+    "streams tokens as server-sent events, then the caption and mean exit layer the plain answer gives (%s)",
+    async (query) => {
+      const r = await request(app)
+        .post(`/v1/caption?${query}`)
+        .set("Accept", "text/event-stream")
+        .set("Content-Type", "image/png")
+        .buffer(true)
+        .parse((res, done) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => done(null, text));
+        })
+        .send(SCENE);
+      expect(r.status).toBe(200);
+      expect(r.headers["content-type"]).toMatch(/text\/event-stream/);
+      const events = parseSse(r.body as string);
+      const tokens = events.filter((e) => e.event === "token");
+      const done = events.at(-1)!;
+      expect(done.event).toBe("done");
+      expect((done.data as { caption: string }).caption).toBe(
+        tokens.map((t) => (t.data as { text: string }).text).join(" "),
+      );
+      const plain = await request(app)
+        .post(`/v1/caption?${query}`)
+        .set("Content-Type", "image/png")
+        .send(SCENE);
+      expect(plain.status).toBe(200);
+      const streamed = done.data as { caption: string; meanExitLayer: number };
+      expect(streamed.caption).toBe(plain.body.caption);
+      // The end token counts in both (the token events, like the plain answer's tokens, omit it).
+      expect(streamed.meanExitLayer).toBeCloseTo(plain.body.meanExitLayer, 12);
+    },
+  );
 
   it("answers a bad image in a stream as a plain error, not an event", async () => {
     const r = await request(app)
@@ -227,8 +239,12 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
 
   it.each([
     ["lambda=-1", /Expected lambda to be a finite number >= 0 but received "-1"/],
-    ["lambda=abc", /Expected lambda to be a finite number but received "abc"/],
+    ["lambda=abc", /Expected lambda to be a finite number >= 0 but received "abc"/],
+    ["lambda=", /Expected lambda to be a finite number >= 0 but received ""/],
     ["rule=deebert", /Expected rule to be one of beem-a, .* but received "deebert"/],
+    ["full=maybe", /Expected full to be true or false but received "maybe"/],
+    ["delta=0.1", /delta goes with maxLoss/],
+    ["maxLoss=0.1&lambda=0.1", /Give either lambda or maxLoss, not both/],
     ["beams=9", /Expected beams to be an integer from 1 to 4 but received "9"/],
     ["maxTokens=0", /Expected maxTokens to be an integer from 1 to 39/],
     ["lamda=0.1", /Unknown option "lamda"/],
@@ -319,5 +335,108 @@ describe.runIf(modelsPresent)("the server's limits and lifecycle", () => {
     expect(withKey.status).toBe(200);
     expect((await request(app).get("/healthz")).status).toBe(200);
     await app.close();
+  });
+});
+
+interface OptionSchema {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+}
+
+/** A value just past each bound of a numeric schema, and one inside (a bound when it is included). */
+function probes(schema: OptionSchema): { outside: number[]; inside: number } {
+  const step = schema.type === "integer" ? 1 : 1e-6;
+  const outside: number[] = [];
+  if (schema.minimum !== undefined) outside.push(schema.minimum - step);
+  if (schema.exclusiveMinimum !== undefined) outside.push(schema.exclusiveMinimum);
+  if (schema.maximum !== undefined) outside.push(schema.maximum + step);
+  if (schema.exclusiveMaximum !== undefined) outside.push(schema.exclusiveMaximum);
+  const low = schema.minimum ?? (schema.exclusiveMinimum ?? 0) + step;
+  const high = schema.maximum ?? (schema.exclusiveMaximum ?? Infinity) - step;
+  return { outside, inside: Math.min(low, high) };
+}
+
+describe.runIf(modelsPresent)("every numeric option of the OpenAPI document, at its bounds", () => {
+  let app: BeemApp;
+  beforeAll(async () => {
+    app = createApp({ captionModel: CAPTION_MODEL, textModel: TEXT_MODEL, logger: silentLogger });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it("describes the server's own limits (beams, maxTokens, texts) and every rule", async () => {
+    const doc = (await request(app).get("/openapi.json")).body;
+    const params = doc.paths["/v1/caption"].post.parameters as { name: string; schema: object }[];
+    const byName = Object.fromEntries(params.map((p) => [p.name, p.schema]));
+    expect(byName.beams).toMatchObject({ type: "integer", minimum: 1, maximum: 4 });
+    expect(byName.maxTokens).toMatchObject({ type: "integer", minimum: 1, maximum: 39 });
+    const form =
+      doc.paths["/v1/caption"].post.requestBody.content["multipart/form-data"].schema.properties;
+    expect(form.rule.enum).toContain("beem-a");
+    const body = doc.paths["/v1/classify"].post.requestBody.content["application/json"].schema;
+    expect(body.properties.texts).toMatchObject({ minItems: 1, maxItems: 64 });
+  });
+
+  it("refuses a value just outside each bound with 422 and accepts one inside", async () => {
+    const doc = (await request(app).get("/openapi.json")).body;
+    const caption = doc.paths["/v1/caption"].post.parameters as {
+      name: string;
+      schema: OptionSchema;
+    }[];
+    const numeric = caption.filter((p) => ["number", "integer"].includes(p.schema.type ?? ""));
+    expect(numeric.map((p) => p.name).sort()).toEqual(
+      ["beams", "delta", "lambda", "maxLoss", "maxTokens"].sort(),
+    );
+    // delta goes with maxLoss; every other option stands alone.
+    const companion = (name: string) => (name === "delta" ? "&maxLoss=0.2" : "");
+    for (const { name, schema } of numeric) {
+      const { outside, inside } = probes(schema);
+      expect(outside.length, name).toBeGreaterThan(0);
+      for (const value of outside) {
+        const r = await request(app)
+          .post(`/v1/caption?${name}=${value}${companion(name)}`)
+          .set("Content-Type", "image/png")
+          .send(SCENE);
+        expect(r.status, `${name}=${value}`).toBe(422);
+        expect(r.body.error.message).toContain(name);
+      }
+      const ok = await request(app)
+        .post(`/v1/caption?${name}=${inside}${companion(name)}`)
+        .set("Content-Type", "image/png")
+        .send(SCENE);
+      expect(ok.status, `${name}=${inside}: ${JSON.stringify(ok.body)}`).toBe(200);
+    }
+    const classify = doc.paths["/v1/classify"].post.requestBody.content["application/json"].schema
+      .properties as Record<string, OptionSchema>;
+    const classifyNumeric = Object.entries(classify).filter(([, s]) =>
+      ["number", "integer"].includes(s.type ?? ""),
+    );
+    expect(classifyNumeric.map(([n]) => n).sort()).toEqual(["delta", "lambda", "maxLoss"]);
+    for (const [name, schema] of classifyNumeric) {
+      const { outside, inside } = probes(schema);
+      const extra = name === "delta" ? { maxLoss: 0.2 } : {};
+      for (const value of outside) {
+        const r = await request(app)
+          .post("/v1/classify")
+          .send({ texts: ["fine"], [name]: value, ...extra });
+        expect(r.status, `${name}=${value}`).toBe(422);
+      }
+      const ok = await request(app)
+        .post("/v1/classify")
+        .send({ texts: ["fine"], [name]: inside, ...extra });
+      expect(ok.status, `${name}=${inside}: ${JSON.stringify(ok.body)}`).toBe(200);
+    }
+  });
+
+  it("maps every error code the SDK throws to a status", async () => {
+    const { ERROR_CODES } = await import("@beem-ts/core");
+    const { STATUS_BY_CODE } = await import("../src/index.js");
+    for (const code of Object.keys(ERROR_CODES))
+      expect(STATUS_BY_CODE[code as keyof typeof STATUS_BY_CODE], code).toBeGreaterThanOrEqual(400);
   });
 });

@@ -42,13 +42,7 @@ export function captionRoute(ctx: ServerContext) {
       await streamCaption(ctx, captioner, body.images[0]!, options, req, res, started);
       return;
     }
-    // Single-image greedy requests are batched with concurrent ones; the rest run as they come.
-    // A batched image is decoded on arrival (sharp, off the main thread), so that an unreadable
-    // one is refused before it joins a batch and the batch starts with its pixels ready.
-    const batchable = body.images.length === 1 && (options.beams ?? 1) === 1;
-    const results = batchable
-      ? await ctx.captionBatcher.add([await captioner.prepare(body.images[0]!)], options)
-      : await ctx.captionQueue.run(() => captioner.captionBatch(body.images, options));
+    const results = await ctx.inference.caption(body.images, options);
     for (const r of results) if (r.ok) observe(r.result.tokens.map((t) => t.exitLayer));
     // Waiting (batch window and queue) and inference (the batch's own time), in milliseconds.
     const total = performance.now() - started;
@@ -81,7 +75,7 @@ async function streamCaption(
   started: number,
 ): Promise<void> {
   const model = captioner.model.manifest.id;
-  await ctx.captionQueue.run(async () => {
+  await ctx.inference.inCaptionQueue(async () => {
     const tokens = captioner.stream(image, options);
     // The first token is awaited before answering, so that an unreadable image is still a
     // plain 4xx error rather than an event.
@@ -96,23 +90,23 @@ async function streamCaption(
     res.flushHeaders();
     const send = (event: string, data: unknown) =>
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const all: CaptionToken[] = [];
     try {
       while (next.done !== true && !closed) {
-        all.push(next.value);
         ctx.metrics.exitLayer.observe({ model }, next.value.exitLayer);
         send("token", tokenJson(next.value));
         next = await tokens.next();
       }
-      if (closed) await tokens.return(undefined);
-      else {
+      if (next.done === true) {
+        // The same text and mean exit layer (end token included) as the plain answer.
+        const result = next.value;
         send("done", {
           model,
-          caption: captioner.decodeText(all.map((t) => t.id)),
-          meanExitLayer: all.reduce((s, t) => s + t.exitLayer, 0) / Math.max(1, all.length),
+          caption: result.text,
+          meanExitLayer: result.meanExitLayer,
+          timings: result.timings,
           totalMs: performance.now() - started,
         });
-      }
+      } else await tokens.return(undefined as never);
     } catch (error) {
       send("error", toErrorBody(error).body);
       ctx.log({ level: "error", msg: "stream failed", error: String(error) });

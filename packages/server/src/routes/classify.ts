@@ -11,7 +11,7 @@ export function classifyRoute(ctx: ServerContext) {
     const classifier = requireModel(ctx, "text");
     const { texts, options } = classifyRequest(req.body, ctx.limits);
     const model = classifier.manifest.id;
-    const results = await ctx.classifyBatcher.add(texts, options);
+    const results = await ctx.inference.classify(texts, options);
     for (const r of results) ctx.metrics.exitLayer.observe({ model }, r.exitLayer);
     res.setHeader("Server-Timing", serverTiming({ total: performance.now() - started }));
     res.json({

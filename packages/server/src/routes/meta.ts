@@ -3,7 +3,7 @@ import { CALIBRATION_RULES } from "@beem-ts/core";
 import type { Request, Response } from "express";
 import type { ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
-import { OPENAPI } from "../openapi.js";
+import { openApiDocument } from "../openapi.js";
 
 export function modelsRoute(ctx: ServerContext) {
   return (_req: Request, res: Response): void => {
@@ -53,6 +53,15 @@ export function metricsRoute(ctx: ServerContext) {
   };
 }
 
-export function openApiRoute(_req: Request, res: Response): void {
-  res.json(OPENAPI);
+/** The document for this server's limits, with the caption model's length once it is loaded. */
+export function openApiRoute(ctx: ServerContext) {
+  return (_req: Request, res: Response): void => {
+    const caption = ctx.models.caption;
+    res.json(
+      openApiDocument(
+        ctx.limits,
+        caption === undefined ? {} : { maxTokens: caption.model.manifest.maxLength - 1 },
+      ),
+    );
+  };
 }

@@ -1,3 +1,6 @@
+// Everything that decides when model calls run: dynamic batching of concurrent requests, bounded
+// queues, and the wiring of both to the caption and text models (createInference).
+//
 // Dynamic batching of concurrent requests (texts to classify, images to caption): one batch runs
 // at a time, and requests that arrive meanwhile wait and go together in the next batch, which
 // starts as soon as the running one ends. When nothing is running, the first request waits
@@ -8,7 +11,15 @@
 // Flushing on a timer alone (whatever arrived within a few milliseconds, then into a queue)
 // fragments under load: requests reach the server spread out, so batches of one or two queue up
 // behind the running batch while the requests that could have joined them keep arriving.
+//
+// A bounded work queue: jobs run one at a time (or `concurrency` at a time); when `maxWaiting`
+// jobs are already waiting, a new one is refused at once with QUEUE_FULL (HTTP 429) rather than
+// piling up.
+import type { BatchCaption, Captioner, ImageInput } from "@beem-ts/caption";
+import type { Classification, TextClassifier } from "@beem-ts/text";
 import { HttpError } from "./errors.js";
+import type { Limits } from "./limits.js";
+import type { CaptionRequestOptions, PolicyOptions } from "./options.js";
 
 export interface BatcherOptions {
   /** How long the first request waits for others when no batch is running. Default 2 ms. */
@@ -125,4 +136,114 @@ export class Batcher<T, K, R> {
     // Requests that arrived meanwhile have waited long enough: no window for them.
     if (this.#pending.size > 0) void this.#next();
   }
+}
+
+export interface QueueOptions {
+  /** Jobs run at the same time. Default 1. */
+  readonly concurrency?: number;
+  /** Jobs allowed to wait; beyond that, QUEUE_FULL. Default 64. */
+  readonly maxWaiting?: number;
+  /** Seconds suggested to the client in Retry-After. Default 1. */
+  readonly retryAfterSeconds?: number;
+}
+
+export class WorkQueue {
+  readonly #concurrency: number;
+  readonly #maxWaiting: number;
+  readonly #retryAfter: number;
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
+
+  constructor(options: QueueOptions = {}) {
+    this.#concurrency = options.concurrency ?? 1;
+    this.#maxWaiting = options.maxWaiting ?? 64;
+    this.#retryAfter = options.retryAfterSeconds ?? 1;
+  }
+
+  /** Jobs running plus waiting. */
+  get depth(): number {
+    return this.#running + this.#waiting.length;
+  }
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.#running < this.#concurrency) this.#running++;
+    else {
+      if (this.#waiting.length >= this.#maxWaiting) {
+        throw new HttpError("QUEUE_FULL", "The server is busy; try again shortly", {
+          headers: { "Retry-After": String(this.#retryAfter) },
+        });
+      }
+      // A finishing job hands its slot over (the running count stays as it is).
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    try {
+      return await job();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}
+
+/** The loaded models whose work is batched and queued. */
+export interface Models {
+  caption?: Captioner;
+  text?: TextClassifier;
+}
+
+/** Where every model call of the routes goes: batched, or queued, and bounded either way. */
+export interface Inference {
+  /**
+   * Captions the images of one request. A single image decoded greedily joins a batch with
+   * concurrent requests (decoded on arrival, so that an unreadable one is refused before it joins
+   * and the batch starts with its pixels ready); other requests run as they come, in the queue.
+   */
+  caption(images: readonly Buffer[], options: CaptionRequestOptions): Promise<BatchCaption[]>;
+  /** Runs `job` (a streamed caption) in the caption queue. */
+  inCaptionQueue<T>(job: () => Promise<T>): Promise<T>;
+  /** Classifies the texts of one request, batched with concurrent requests of the same options. */
+  classify(texts: readonly string[], options: PolicyOptions): Promise<Classification[]>;
+  /** Requests waiting or running, per model (a metrics gauge). */
+  depth(model: "caption" | "text"): number;
+}
+
+export function createInference(
+  models: Models,
+  limits: Limits,
+  observe: { captionBatch(size: number): void; classifyBatch(size: number): void },
+): Inference {
+  const captionQueue = new WorkQueue({ maxWaiting: limits.maxQueue });
+  const textQueue = new WorkQueue({ maxWaiting: limits.maxQueue });
+  const batching = { windowMs: limits.batchWindowMs, maxWaiting: limits.maxQueue };
+  const captionBatcher = new Batcher<ImageInput, CaptionRequestOptions, BatchCaption>(
+    (images, options) =>
+      captionQueue.run(() => {
+        observe.captionBatch(images.length);
+        return models.caption!.captionBatch(images, options);
+      }),
+    { ...batching, maxBatch: limits.maxCaptionBatch },
+  );
+  const classifyBatcher = new Batcher<string, PolicyOptions, Classification>(
+    (texts, options) =>
+      textQueue.run(() => {
+        observe.classifyBatch(texts.length);
+        return models.text!.classify(texts, { ...options, batchSize: limits.maxBatch });
+      }),
+    { ...batching, maxBatch: limits.maxBatch },
+  );
+  return {
+    async caption(images, options) {
+      const captioner = models.caption!;
+      if (images.length === 1 && (options.beams ?? 1) === 1)
+        return captionBatcher.add([await captioner.prepare(images[0]!)], options);
+      return captionQueue.run(() => captioner.captionBatch(images, options));
+    },
+    inCaptionQueue: (job) => captionQueue.run(job),
+    classify: (texts, options) => classifyBatcher.add(texts, options),
+    depth: (model) =>
+      model === "caption"
+        ? captionQueue.depth + captionBatcher.waiting
+        : textQueue.depth + classifyBatcher.waiting,
+  };
 }

@@ -1,6 +1,6 @@
 // Dynamic batching: requests that arrive while a batch runs go together in the next one.
 import { describe, expect, it } from "vitest";
-import { Batcher } from "../src/batcher.js";
+import { Batcher } from "../src/batching.js";
 
 /** A runner that records each batch and finishes when told to. */
 function gatedRunner() {
