@@ -1,22 +1,17 @@
 // What caption-eval and caption-sweep share: held-out scenes written as image files (so timing
-// includes image decoding, as a user's request would), captioning passes, paired timing of two
-// ways of captioning, the token statistics of a pass, exit depth by scene difficulty, and
-// transformers.js' image-to-text pipeline on the same weights.
+// includes image decoding, as a user's request would), ways of captioning timed side by side,
+// the token statistics of a pass, and transformers.js' image-to-text pipeline on the same
+// weights.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ciderDScores,
-  metricTokens,
-  type CaptionOptions,
-  type CaptionResult,
-  type Captioner,
-} from "@beem-ts/caption";
+import { meanExitLayer } from "@beem-ts/core";
+import { type CaptionOptions, type CaptionResult, type Captioner } from "@beem-ts/caption";
 import { generateScenes, renderScene, type Scene } from "@beem-ts/scenes";
 import { UsageError } from "./cli-error.js";
-import { pairedSpeedup } from "./paired.js";
+import { pairedSpeedup, timeSideBySide, type Runner as TimingRunner } from "./timing.js";
 
 export { pairedSpeedup };
 
@@ -28,11 +23,21 @@ export interface SceneFiles {
   remove(): Promise<void>;
 }
 
+/**
+ * Seeds of the scenes the bundled model was trained, validated and calibrated on
+ * (training/caption/recipe.sh): evaluating on them would report in-sample figures.
+ */
+export const RESERVED_SEEDS: ReadonlyMap<number, string> = new Map([
+  [1, "training"],
+  [2, "validation"],
+  [3, "calibration"],
+]);
+
 /** Renders `count` scenes of `seed` to PNG files in a temporary folder. */
 export async function writeScenes(seed: number, count: number): Promise<SceneFiles> {
-  if (seed <= 2)
+  if (RESERVED_SEEDS.has(seed))
     throw new UsageError(
-      "Seeds 1 and 2 are the training and validation scenes; evaluate on another",
+      `Seed ${seed} holds the ${RESERVED_SEEDS.get(seed)} scenes; evaluate on held-out scenes (e.g. seed 1000)`,
     );
   const scenes = generateScenes(seed, count);
   const dir = await mkdtemp(join(tmpdir(), "beem-scenes-"));
@@ -50,89 +55,8 @@ export async function writeScenes(seed: number, count: number): Promise<SceneFil
   };
 }
 
-export interface Pass {
-  readonly ms: number;
-  readonly results: CaptionResult[];
-}
-
-/** Captions every file in turn, one image at a time, timed as a whole. */
-export async function captionPass(
-  captioner: Captioner,
-  files: readonly string[],
-  options: CaptionOptions,
-): Promise<Pass> {
-  const started = performance.now();
-  const results: CaptionResult[] = [];
-  for (const f of files) results.push(await captioner.caption(f, options));
-  return { ms: performance.now() - started, results };
-}
-
-/** A runner that keeps each file's caption (decoding is deterministic: every pass gives the same). */
-export function recording(
-  captioner: Captioner,
-  options: CaptionOptions,
-): { run: Runner; results: CaptionResult[] } {
-  const results: CaptionResult[] = [];
-  return {
-    run: async (file, index) => (results[index] = await captioner.caption(file, options)),
-    results,
-  };
-}
-
-export interface PairedTiming {
-  /** Per repeat, the total time of all files with each runner. */
-  readonly aMs: number[];
-  readonly bMs: number[];
-  /** Median over repeats of bMs / aMs: how much faster `a` is than `b`. */
-  readonly speedup: number;
-}
-
-export type Runner = (file: string, index: number) => Promise<unknown>;
-
-/**
- * Times two ways of captioning side by side: the files go in blocks of `block`, each block
- * through both ways one right after the other (which goes first alternates), so that the
- * machine's load, which drifts on a shared machine, weighs on both alike. Block 1 pairs image by
- * image; larger blocks keep another runtime's thread pool (transformers.js spins its threads
- * after each run) from slowing the next image of the other way. Each repeat goes over all files.
- */
-export async function pairedTiming(
-  files: readonly string[],
-  a: Runner,
-  b: Runner,
-  options: { repeats: number; block?: number; onRepeat?: () => void },
-): Promise<PairedTiming> {
-  const ms = await blockTiming(files, { a, b }, options);
-  return { aMs: ms.a, bMs: ms.b, speedup: pairedSpeedup(ms.a, ms.b) };
-}
-
-/**
- * `pairedTiming` for any number of runners: per repeat, each runner's total time over all
- * files, the files going in blocks through every runner in turn (order rotating block by block).
- */
-export async function blockTiming<K extends string>(
-  files: readonly string[],
-  runners: Readonly<Record<K, Runner>>,
-  options: { repeats: number; block?: number; onRepeat?: () => void },
-): Promise<Record<K, number[]>> {
-  const block = options.block ?? 1;
-  const names = Object.keys(runners) as K[];
-  const ms = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
-  for (let r = 0; r < options.repeats; r++) {
-    for (const n of names) ms[n].push(0);
-    for (let start = 0, k = 0; start < files.length; start += block, k++) {
-      for (let j = 0; j < names.length; j++) {
-        const name = names[(j + k + r) % names.length]!;
-        const started = performance.now();
-        for (let i = start; i < Math.min(files.length, start + block); i++)
-          await runners[name](files[i]!, i);
-        ms[name][r]! += performance.now() - started;
-      }
-    }
-    options.onRepeat?.();
-  }
-  return ms;
-}
+/** A way of captioning one file (its index in the set given). */
+export type Runner = TimingRunner<string>;
 
 /** One way of captioning timed by `timeWays`: per repeat, sums over all files. */
 export interface WayTiming {
@@ -147,10 +71,9 @@ export interface WayTiming {
 }
 
 /**
- * Times several ways of captioning side by side: each image goes through every way one right
- * after the other (the order rotates image by image and repeat by repeat), so that the machine's
- * load, which drifts on a shared machine, weighs on all alike. Each repeat goes over all files.
- * One warm-up caption per way first (the first run of each graph is slower).
+ * Times several ways of captioning side by side (`timeSideBySide`, image by image, a warm-up
+ * caption per way first), keeping each way's captions and the time each spent decoding and on
+ * its fixed part.
  */
 export async function timeWays<K extends string>(
   captioner: Captioner,
@@ -162,31 +85,43 @@ export async function timeWays<K extends string>(
   const out = Object.fromEntries(
     names.map((n) => [n, { ms: [], decodeMs: [], fixedMs: [], results: [] }]),
   ) as unknown as Record<K, WayTiming>;
-  for (const n of names) await captioner.caption(files[0]!, ways[n]);
-  for (let r = 0; r < options.repeats; r++) {
+  // This repeat's sums of each way's decoding and fixed times, pushed when the repeat ends.
+  const sums = Object.fromEntries(names.map((n) => [n, { decode: 0, fixed: 0 }])) as Record<
+    K,
+    { decode: number; fixed: number }
+  >;
+  const runners = Object.fromEntries(
+    names.map((n) => {
+      const run: Runner = async (file, i) => {
+        const result = await captioner.caption(file, ways[n]);
+        sums[n].decode += result.timings.decodeMs;
+        sums[n].fixed += result.timings.imageMs + result.timings.encoderMs;
+        out[n].results[i] = result;
+      };
+      return [n, run];
+    }),
+  ) as Record<K, Runner>;
+  const endRepeat = () => {
     for (const n of names) {
-      out[n].ms.push(0);
-      out[n].decodeMs.push(0);
-      out[n].fixedMs.push(0);
+      out[n].decodeMs.push(sums[n].decode);
+      out[n].fixedMs.push(sums[n].fixed);
+      sums[n] = { decode: 0, fixed: 0 };
     }
-    for (const [i, file] of files.entries()) {
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(k + i + r) % names.length]!;
-        const t = out[name];
-        const started = performance.now();
-        const result = await captioner.caption(file, ways[name]);
-        t.ms[r]! += performance.now() - started;
-        t.decodeMs[r]! += result.timings.decodeMs;
-        t.fixedMs[r]! += result.timings.imageMs + result.timings.encoderMs;
-        t.results[i] = result;
-      }
-    }
-    options.onRepeat?.();
-  }
+  };
+  for (const n of names) await runners[n](files[0]!, 0); // warm-up: its times are not kept
+  for (const n of names) sums[n] = { decode: 0, fixed: 0 };
+  const ms = await timeSideBySide(files, runners, {
+    repeats: options.repeats,
+    onRepeat: () => {
+      endRepeat();
+      options.onRepeat?.();
+    },
+  });
+  for (const n of names) out[n].ms.push(...ms[n]);
   return out;
 }
 
-/** Block size for timing against transformers.js (see `pairedTiming`). */
+/** Block size for timing against transformers.js (see `timeSideBySide`). */
 export const TJS_BLOCK = 25;
 
 /** Candidate captions by scene id, for scoring. */
@@ -201,15 +136,9 @@ export interface TokenStats {
   readonly tokenAgreement: number;
 }
 
-/** Mean exit layer over all the captions' generated tokens, end tokens included. */
-export function meanExitLayer(results: readonly CaptionResult[]): number {
-  let layers = 0;
-  let steps = 0;
-  for (const r of results) {
-    layers += r.meanExitLayer * (r.tokens.length + 1);
-    steps += r.tokens.length + 1;
-  }
-  return steps === 0 ? 0 : layers / steps;
+/** Mean exit layer over all the captions' decided tokens (core's `meanExitLayer`). */
+export function meanExitOf(results: readonly CaptionResult[]): number {
+  return meanExitLayer(results.flatMap((r) => r.exitLayers));
 }
 
 export function tokenStats(
@@ -225,33 +154,8 @@ export function tokenStats(
     });
   });
   return {
-    meanExitLayer: meanExitLayer(early),
+    meanExitLayer: meanExitOf(early),
     tokenAgreement: compared === 0 ? 1 : agree / compared,
-  };
-}
-
-/**
- * Mean early-exit layer (over tokens, end tokens included) of the easiest, middle and hardest
- * third of the scenes, where a scene is as hard as its full-depth caption is poor (per-scene
- * CIDEr-D against its references): the model's own difficulty, not a guess from the layout.
- */
-export function exitLayerByDifficulty(
-  set: SceneFiles,
-  full: readonly CaptionResult[],
-  early: readonly CaptionResult[],
-): { easy: number; medium: number; hard: number } {
-  const refs = set.scenes.map((s) => s.captions.map(metricTokens));
-  const scores = ciderDScores(
-    full.map((r) => metricTokens(r.text)),
-    refs,
-  );
-  const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
-  const third = Math.ceil(order.length / 3);
-  const mean = (indices: number[]) => meanExitLayer(indices.map((i) => early[i]!));
-  return {
-    easy: mean(order.slice(0, third)),
-    medium: mean(order.slice(third, 2 * third)),
-    hard: mean(order.slice(2 * third)),
   };
 }
 
@@ -293,7 +197,7 @@ export async function transformersJsAgainst<K extends string>(
   try {
     const texts: string[] = [];
     const tjs: Runner = async (f, i) => (texts[i] = await pipe.caption(f));
-    const ms = await blockTiming(files, { ...ours, [TJS_KEY]: tjs } as Record<string, Runner>, {
+    const ms = await timeSideBySide(files, { ...ours, [TJS_KEY]: tjs } as Record<string, Runner>, {
       repeats: options.repeats ?? 1,
       block: TJS_BLOCK,
       ...(options.onRepeat && { onRepeat: options.onRepeat }),

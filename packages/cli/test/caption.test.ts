@@ -48,7 +48,10 @@ describe.runIf(present)("beem caption with the bundled model", () => {
   });
 
   it("evaluates quality and measured speed-ups on held-out scenes as one JSON object", async () => {
-    const r = await beem(["caption-eval", "--scenes", "3", "--repeats", "1", "--json"], dir);
+    const r = await beem(
+      ["caption-eval", "--scenes", "4", "--repeats", "1", "--json", "--batch", "2", "--beams", "2"],
+      dir,
+    );
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     for (const key of [
@@ -56,8 +59,6 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       "cider",
       "bleu4Full",
       "bleu4",
-      "meanExitLayer",
-      "countedSpeedup",
       "measuredSpeedup",
       "layerByLayerSpeedup",
       "fusedOverLayerByLayer",
@@ -67,14 +68,73 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       "transformersJsOverFull",
     ])
       expect(report[key] > 0 && Number.isFinite(report[key]), key).toBe(true);
+    expect(report.meanExitLayer).toBeGreaterThanOrEqual(1);
+    expect(report.meanExitLayer).toBeLessThanOrEqual(6);
     expect(report.countedSpeedup).toBeCloseTo(6 / report.meanExitLayer, 9);
     expect(report.fullDepth).toBe("fused");
-    // Full depth is full depth whichever way it runs: the fused graph is the baseline.
-    expect(report.fullMs).toBeGreaterThan(0);
-    expect(report.layerByLayerMs).toBeGreaterThan(0);
-    const training = await beem(["caption-eval", "--seed", "1"], dir);
-    expect(training.status).toBe(2);
-    expect(training.stderr).toMatch(/Seeds 1 and 2 are the training and validation scenes/);
+    // One repeat: each ratio of times is exactly the quotient of the other two.
+    expect(report.fusedOverLayerByLayer).toBeCloseTo(
+      report.layerByLayerSpeedup / report.measuredSpeedup,
+      9,
+    );
+    expect(report.fixedMsPerImage).toBeLessThan(report.earlyMs / 4);
+    // Batches give the same captions; beam search reports greedy's scores as they are.
+    expect(report.batch).toMatchObject({ size: 2, sameCaptions: true });
+    expect(report.beams.width).toBe(2);
+    expect(report.beams.greedyCiderFull).toBe(report.ciderFull);
+    const { allNamed, notAllNamed, scenesAllNamed, scenesNotAllNamed } =
+      report.meanExitLayerByNaming;
+    expect(scenesAllNamed + scenesNotAllNamed).toBe(4);
+    for (const v of [
+      ...Object.values(report.meanExitLayerByObjects),
+      ...Object.values(report.meanExitLayerByDifficulty),
+      ...Object.values(report.meanExitLayerByWordClass),
+      ...(scenesAllNamed > 0 ? [allNamed] : []),
+      ...(scenesNotAllNamed > 0 ? [notAllNamed] : []),
+    ] as number[]) {
+      expect(v).toBeGreaterThanOrEqual(1);
+      expect(v).toBeLessThanOrEqual(6);
+    }
+  });
+
+  it("at a policy that always runs every layer, early exit is full depth in every figure", async () => {
+    writeFileSync(
+      join(dir, "last.json"),
+      JSON.stringify({ version: 1, rule: "static", numExits: 6, layer: 6 }),
+    );
+    const r = await beem(
+      [
+        "caption-eval",
+        "--scenes",
+        "3",
+        "--repeats",
+        "1",
+        "--json",
+        "--no-tjs",
+        "--policy",
+        "last.json",
+      ],
+      dir,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.cider).toBe(report.ciderFull);
+    expect(report.bleu4).toBe(report.bleu4Full);
+    expect(report.tokenAgreement).toBe(1);
+    expect(report.meanExitLayer).toBe(6);
+    expect(report.countedSpeedup).toBe(1);
+  });
+
+  it.each([
+    ["1", "training"],
+    ["2", "validation"],
+    ["3", "calibration"],
+  ])("refuses to evaluate on seed %s (the %s scenes)", async (seed, what) => {
+    for (const args of [["caption-eval"], ["caption-sweep", "--out", join(dir, "x")]]) {
+      const r = await beem([...args, "--seed", seed], dir);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`Seed ${seed} holds the ${what} scenes`));
+    }
   });
 
   it("sweeps rules and lambdas into a table and a plot of CIDEr-D against measured speed-up", async () => {

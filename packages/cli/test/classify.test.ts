@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { beem, scratchDir } from "./run-beem.js";
 
 const MODEL = resolve(import.meta.dirname, "../../../models/sst2-beem/manifest.json");
@@ -13,6 +13,13 @@ if (!present) console.warn("SKIPPED beem classify tests: no bundled text model")
 
 describe.runIf(present)("beem classify / classify-eval with the bundled model", () => {
   const dir = scratchDir();
+  beforeAll(() => {
+    if (devPresent)
+      writeFileSync(
+        join(dir, "dev40.jsonl"),
+        readFileSync(DEV, "utf8").split("\n").slice(0, 40).join("\n"),
+      );
+  });
 
   it("classifies texts and says where each stopped", async () => {
     const r = await beem(
@@ -30,10 +37,6 @@ describe.runIf(present)("beem classify / classify-eval with the bundled model", 
   });
 
   it.runIf(devPresent)("reports accuracy and measured speed-up on labelled data", async () => {
-    writeFileSync(
-      join(dir, "dev40.jsonl"),
-      readFileSync(DEV, "utf8").split("\n").slice(0, 40).join("\n"),
-    );
     const r = await beem(
       [
         "classify-eval",
@@ -66,6 +69,19 @@ describe.runIf(present)("beem classify / classify-eval with the bundled model", 
     ]) {
       expect(report[key] > 0 && Number.isFinite(report[key]), key).toBe(true);
     }
+    // The figures hang together: counted from the exits, accuracy from the same results, and
+    // with one repeat each ratio of times is exactly the quotient of the other two.
+    expect(report.exitCounts.reduce((a: number, b: number) => a + b, 0)).toBe(40);
+    const meanExit =
+      report.exitCounts.reduce((s: number, n: number, i: number) => s + n * (i + 1), 0) / 40;
+    expect(report.meanExitLayer).toBeCloseTo(meanExit, 12);
+    expect(report.countedSpeedup).toBeCloseTo(6 / meanExit, 12);
+    expect(report.fusedOverLayerByLayer).toBeCloseTo(
+      report.layerByLayerSpeedup / report.measuredSpeedup,
+      9,
+    );
+    expect(report.batchedAccuracy).toBe(report.accuracy);
+    expect(report.accuracy * 40).toBeCloseTo(Math.round(report.accuracy * 40), 9);
     expect(report.fullDepth).toBe("fused");
     expect(report.fullAgreesWithLayerByLayer).toBe(true);
     expect(report.rule).toBe("maxprob");

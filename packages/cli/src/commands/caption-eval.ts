@@ -5,42 +5,248 @@ import {
   scoreCaptions,
   type CaptionOptions,
   type CaptionResult,
+  type SkippedLayerFill,
 } from "@beem-ts/caption";
-import { median } from "@beem-ts/core";
-import { integerOption, numberOption, oneOf, parse } from "../args.js";
-import { UsageError } from "../cli-error.js";
-import { textTable } from "../format.js";
-import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
-import { createProgress } from "../progress.js";
+import { median, type Policy } from "@beem-ts/core";
+import { integerOption, oneOf, parse } from "../args.js";
+import {
+  exitLayerByDifficulty,
+  exitLayerByNaming,
+  exitLayerByObjects,
+  exitLayerByWordClass,
+} from "../caption-breakdowns.js";
 import {
   TJS_DEFAULT_THREADS,
   candidates,
-  exitLayerByDifficulty,
-  meanExitLayer as meanExitOf,
   pairedSpeedup,
   timeWays,
   tjsThreadsLabel,
   tokenStats,
   transformersJsAgainst,
   writeScenes,
+  type SceneFiles,
 } from "../caption-runs.js";
+import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
+import { textTable } from "../format.js";
+import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
+import { createProgress } from "../progress.js";
+import { printReport } from "../reports.js";
+import { timeSideBySide } from "../timing.js";
 
-const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--json] [--no-tjs]
+const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
   Generates held-out scenes, captions them with early exit, at full depth in the fused graph
   (the model run the ordinary way: the baseline) and at full depth layer by layer, scores them
   against the five references, and times them side by side: every image captioned all three
   ways back to back (order rotated; image decoding and encoder included), each speed-up the
   median over --repeats passes of the ratio of the passes' times. transformers.js'
   image-to-text pipeline on the same weights is timed against early exit and fused full depth
-  in blocks of 25 images, --repeats passes.
+  in blocks of 25 images, --repeats passes. Also reports where tokens exit: by number of
+  objects, by scene difficulty, by word class, and for scenes named right or not.
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --fill F        how skipped layers get their keys/values: deferred (default) or eager
+  --batch B       also time early exit on batches of B images (captionBatch) against one image
+                  at a time: "batch" in the report
+  --beams K       also caption with beam search of width K, early and at full depth: quality
+                  and time against greedy decoding ("beams" in the report)
   --tjs-threads N intra-op threads of transformers.js' sessions (default 0: its own default, the
                   fastest measured here)
   --no-tjs        skip the transformers.js timing`;
+
+interface EvalPlan {
+  readonly policy: Policy;
+  readonly fill: SkippedLayerFill;
+  readonly repeats: number;
+  readonly batch: number | undefined;
+  readonly beams: number | undefined;
+  readonly tjs: { readonly dir: string; readonly threads: number | undefined } | undefined;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Early exit on batches of `size` images against the same images one at a time. */
+async function measureBatching(
+  captioner: Captioner,
+  files: readonly string[],
+  early: CaptionOptions,
+  size: number,
+  repeats: number,
+  tick: () => void,
+) {
+  const batched: string[] = [];
+  const single: string[] = [];
+  const ms = await timeSideBySide(
+    chunks(files, size),
+    {
+      batched: async (group: string[], k: number) => {
+        const results = await captioner.captionBatch(group, early);
+        results.forEach((r, j) => (batched[k * size + j] = r.ok ? r.result.text : ""));
+      },
+      oneAtATime: async (group: string[], k: number) => {
+        for (const [j, f] of group.entries())
+          single[k * size + j] = (await captioner.caption(f, early)).text;
+      },
+    },
+    { repeats, warmUp: true, onRepeat: tick },
+  );
+  return {
+    size,
+    ms: median(ms.batched),
+    oneAtATimeMs: median(ms.oneAtATime),
+    speedup: pairedSpeedup(ms.batched, ms.oneAtATime),
+    sameCaptions: batched.every((t, i) => t === single[i]),
+  };
+}
+
+/** Measures everything the report holds; plain numbers, no formatting. */
+async function measureCaptionEval(
+  captioner: Captioner,
+  set: SceneFiles,
+  plan: EvalPlan,
+  tick: () => void,
+) {
+  const early: CaptionOptions = { policy: plan.policy, fill: plan.fill };
+  const full: CaptionOptions = { full: true };
+  const ways = await timeWays(
+    captioner,
+    set.files,
+    { early, full, layerByLayer: { full: true, layerByLayer: true } },
+    { repeats: plan.repeats, onRepeat: tick },
+  );
+  const score = (results: readonly (CaptionResult | string)[]) =>
+    scoreCaptions({
+      refs: set.refs,
+      cands: candidates(
+        set,
+        results.map((r) => (typeof r === "string" ? r : r.text)),
+      ),
+    });
+  const fullScores = score(ways.full.results);
+  const earlyScores = score(ways.early.results);
+  const { meanExitLayer, tokenAgreement } = tokenStats(ways.early.results, ways.full.results);
+  const L = captioner.numExits;
+  let tjs;
+  if (plan.tjs !== undefined) {
+    const run = await transformersJsAgainst(
+      captioner,
+      plan.tjs.dir,
+      set.files,
+      {
+        early: (f: string) => captioner.caption(f, early),
+        full: (f: string) => captioner.caption(f, full),
+      },
+      { repeats: plan.repeats, onRepeat: tick, threads: plan.tjs.threads },
+    );
+    tjs = {
+      transformersJsSpeedup: pairedSpeedup(run.oursMs.early, run.tjsMs),
+      transformersJsOverFull: pairedSpeedup(run.oursMs.full, run.tjsMs),
+      transformersJsMs: median(run.tjsMs),
+      transformersJsCider: score(run.texts).ciderD,
+      transformersJsThreads: tjsThreadsLabel(plan.tjs.threads),
+    };
+  }
+  const batch =
+    plan.batch === undefined
+      ? undefined
+      : await measureBatching(captioner, set.files, early, plan.batch, plan.repeats, tick);
+  let beams;
+  if (plan.beams !== undefined) {
+    const k = plan.beams;
+    const t = await timeWays(
+      captioner,
+      set.files,
+      { early, full, earlyBeams: { ...early, beams: k }, fullBeams: { full: true, beams: k } },
+      { repeats: plan.repeats, onRepeat: tick },
+    );
+    beams = {
+      width: k,
+      ciderFull: score(t.fullBeams.results).ciderD,
+      cider: score(t.earlyBeams.results).ciderD,
+      greedyCiderFull: fullScores.ciderD,
+      greedyCider: earlyScores.ciderD,
+      /** Time of beam search over greedy decoding (median of per-pass ratios). */
+      timeOverGreedyFull: pairedSpeedup(t.full.ms, t.fullBeams.ms),
+      timeOverGreedy: pairedSpeedup(t.early.ms, t.earlyBeams.ms),
+    };
+  }
+  return {
+    scenes: set.scenes.length,
+    rule: plan.policy.rule,
+    lambda: plan.policy.lambda ?? null,
+    fill: plan.fill,
+    ciderFull: fullScores.ciderD,
+    cider: earlyScores.ciderD,
+    bleu4Full: fullScores.bleu4,
+    bleu4: earlyScores.bleu4,
+    rougeLFull: fullScores.rougeL,
+    rougeL: earlyScores.rougeL,
+    meanExitLayer,
+    countedSpeedup: L / meanExitLayer,
+    fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
+    measuredSpeedup: pairedSpeedup(ways.early.ms, ways.full.ms),
+    layerByLayerSpeedup: pairedSpeedup(ways.early.ms, ways.layerByLayer.ms),
+    fusedOverLayerByLayer: pairedSpeedup(ways.full.ms, ways.layerByLayer.ms),
+    decoderSpeedup: pairedSpeedup(ways.early.decodeMs, ways.full.decodeMs),
+    fixedMsPerImage: median(ways.early.fixedMs) / set.scenes.length,
+    tokenAgreement,
+    meanExitLayerByObjects: exitLayerByObjects(set.scenes, ways.early.results),
+    meanExitLayerByDifficulty: exitLayerByDifficulty(
+      set.scenes,
+      ways.full.results,
+      ways.early.results,
+    ),
+    meanExitLayerByWordClass: exitLayerByWordClass(ways.early.results),
+    meanExitLayerByNaming: exitLayerByNaming(set.scenes, ways.early.results),
+    fullMs: median(ways.full.ms),
+    layerByLayerMs: median(ways.layerByLayer.ms),
+    earlyMs: median(ways.early.ms),
+    repeats: plan.repeats,
+    ...tjs,
+    ...(batch && { batch }),
+    ...(beams && { beams }),
+  };
+}
+
+type EvalReport = Awaited<ReturnType<typeof measureCaptionEval>>;
+
+function reportText(report: EvalReport, L: number): string {
+  return (
+    textTable(
+      ["", "CIDEr-D", "BLEU-4", "ROUGE-L", "ms (median)"],
+      [
+        [
+          `full depth (${report.fullDepth})`,
+          report.ciderFull,
+          report.bleu4Full,
+          report.rougeLFull,
+          report.fullMs,
+        ],
+        ["full depth, layer by layer", "", "", "", report.layerByLayerMs],
+        ["early exit", report.cider, report.bleu4, report.rougeL, report.earlyMs],
+      ],
+    ) +
+    `mean exit layer ${report.meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, ` +
+    `measured ${report.measuredSpeedup.toFixed(2)}x against ${report.fullDepth} full depth ` +
+    `(decoder alone ${report.decoderSpeedup.toFixed(2)}x; ${report.layerByLayerSpeedup.toFixed(2)}x against layer-by-layer full depth)` +
+    (report.transformersJsMs !== undefined
+      ? `; transformers.js ${report.transformersJsMs.toFixed(0)} ms (${report.transformersJsSpeedup!.toFixed(2)}x early exit's time, ${report.transformersJsOverFull!.toFixed(2)}x fused full depth's)`
+      : "") +
+    "\n" +
+    (report.batch
+      ? `batches of ${report.batch.size}: ${report.batch.ms.toFixed(0)} ms against ${report.batch.oneAtATimeMs.toFixed(0)} ms one at a time (${report.batch.speedup.toFixed(2)}x), same captions: ${report.batch.sameCaptions}\n`
+      : "") +
+    (report.beams
+      ? `${report.beams.width} beams: CIDEr-D ${report.beams.ciderFull.toFixed(3)} at full depth, ${report.beams.cider.toFixed(3)} early (greedy ${report.beams.greedyCiderFull.toFixed(3)}, ${report.beams.greedyCider.toFixed(3)}), ` +
+        `${report.beams.timeOverGreedyFull.toFixed(2)}x and ${report.beams.timeOverGreedy.toFixed(2)}x greedy's time\n`
+      : "")
+  );
+}
 
 export const captionEvalCommand: Command = {
   name: "caption-eval",
@@ -54,6 +260,8 @@ export const captionEvalCommand: Command = {
         scenes: { type: "string" },
         seed: { type: "string" },
         repeats: { type: "string" },
+        batch: { type: "string" },
+        beams: { type: "string" },
         json: { type: "boolean" },
         model: { type: "string" },
         tjs: { type: "string" },
@@ -63,18 +271,20 @@ export const captionEvalCommand: Command = {
       },
       usage,
     );
-    const count = numberOption(values.scenes, "--scenes", 100, 1);
-    const seed = numberOption(values.seed, "--seed", 1000, 0);
-    const repeats = numberOption(values.repeats, "--repeats", 3, 1);
+    const count = integerOption(values.scenes, "--scenes", 100, 1);
+    const seed = integerOption(values.seed, "--seed", 1000, 0);
+    const repeats = integerOption(values.repeats, "--repeats", 3, 1);
+    const batch =
+      values.batch === undefined ? undefined : integerOption(values.batch, "--batch", 1, 2);
+    const beams =
+      values.beams === undefined ? undefined : integerOption(values.beams, "--beams", 1, 2, 16);
     const tjsThreadsOption = integerOption(
       values["tjs-threads"],
       "--tjs-threads",
       TJS_DEFAULT_THREADS ?? 0,
       0,
     );
-    const tjsThreads = tjsThreadsOption === 0 ? undefined : tjsThreadsOption;
     const modelDir = resolve(values.model ?? defaultCaptionModel());
-    const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
     const choice = await policyChoice(values);
     const fill = oneOf(values.fill ?? "deferred", "--fill", SKIPPED_LAYER_FILLS);
     if (choice.full === true) {
@@ -83,121 +293,32 @@ export const captionEvalCommand: Command = {
     const set = await writeScenes(seed, count);
     const captioner = await Captioner.load(modelDir);
     try {
-      const policy = await captioner.policyFor(choice);
-      const early: CaptionOptions = { policy, fill };
-      const full: CaptionOptions = { full: true };
-      const progress = createProgress("caption-eval");
       const withTjs = values["no-tjs"] !== true;
-      const total = repeats * (withTjs ? 2 : 1);
-      let done = 0;
-      const tick = () => progress.update(++done, total);
-      const ways = await timeWays(
-        captioner,
-        set.files,
-        { early, full, layerByLayer: { full: true, layerByLayer: true } },
-        { repeats, onRepeat: tick },
-      );
-      const earlyRun = ways.early;
-      const fullRun = ways.full;
-      const score = (texts: readonly string[]) =>
-        scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
-      const fullScores = score(fullRun.results.map((r) => r.text));
-      const earlyScores = score(earlyRun.results.map((r) => r.text));
-      const { meanExitLayer, tokenAgreement } = tokenStats(earlyRun.results, fullRun.results);
-      const L = captioner.numExits;
-      // Mean exit layer by number of objects in the scene (by difficulty: exitLayerByDifficulty).
-      const byObjects = new Map<number, CaptionResult[]>();
-      earlyRun.results.forEach((r, i) => {
-        const objects = set.scenes[i]!.objects.length;
-        byObjects.set(objects, [...(byObjects.get(objects) ?? []), r]);
-      });
-      const meanExitLayerByObjects = Object.fromEntries(
-        [...byObjects].sort(([a], [b]) => a - b).map(([k, rs]) => [k, meanExitOf(rs)]),
-      );
-      let tjs:
-        | { ms: number; speedup: number; fullSpeedup: number; cider: number; threads: string }
-        | undefined;
-      if (withTjs) {
-        const run = await transformersJsAgainst(
-          captioner,
-          tjsDir,
-          set.files,
-          {
-            early: (f: string) => captioner.caption(f, early),
-            full: (f: string) => captioner.caption(f, full),
-          },
-          { repeats, onRepeat: tick, threads: tjsThreads },
-        );
-        tjs = {
-          ms: median(run.tjsMs),
-          speedup: pairedSpeedup(run.oursMs.early, run.tjsMs),
-          fullSpeedup: pairedSpeedup(run.oursMs.full, run.tjsMs),
-          cider: score(run.texts).ciderD,
-          threads: tjsThreadsLabel(tjsThreads),
-        };
-      }
-      progress.finish();
-      const report = {
-        scenes: count,
-        seed,
-        rule: policy.rule,
-        lambda: policy.lambda ?? null,
+      const plan: EvalPlan = {
+        policy: await captioner.policyFor(choice),
         fill,
-        ciderFull: fullScores.ciderD,
-        cider: earlyScores.ciderD,
-        bleu4Full: fullScores.bleu4,
-        bleu4: earlyScores.bleu4,
-        rougeLFull: fullScores.rougeL,
-        rougeL: earlyScores.rougeL,
-        meanExitLayer,
-        countedSpeedup: L / meanExitLayer,
-        fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
-        measuredSpeedup: pairedSpeedup(ways.early.ms, ways.full.ms),
-        layerByLayerSpeedup: pairedSpeedup(ways.early.ms, ways.layerByLayer.ms),
-        fusedOverLayerByLayer: pairedSpeedup(ways.full.ms, ways.layerByLayer.ms),
-        decoderSpeedup: pairedSpeedup(ways.early.decodeMs, ways.full.decodeMs),
-        fixedMsPerImage: median(ways.early.fixedMs) / count,
-        tokenAgreement,
-        meanExitLayerByObjects,
-        meanExitLayerByDifficulty: exitLayerByDifficulty(set, fullRun.results, earlyRun.results),
-        fullMs: median(ways.full.ms),
-        layerByLayerMs: median(ways.layerByLayer.ms),
-        earlyMs: median(ways.early.ms),
         repeats,
-        ...(tjs && {
-          transformersJsSpeedup: tjs.speedup,
-          transformersJsOverFull: tjs.fullSpeedup,
-          transformersJsMs: tjs.ms,
-          transformersJsCider: tjs.cider,
-          transformersJsThreads: tjs.threads,
-        }),
+        batch,
+        beams,
+        tjs: withTjs
+          ? {
+              dir: resolve(values.tjs ?? `${modelDir}-tjs`),
+              threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption,
+            }
+          : undefined,
       };
-      if (values.json === true) {
-        io.stdout(JSON.stringify(report) + "\n");
-        return;
-      }
-      io.stdout(
-        textTable(
-          ["", "CIDEr-D", "BLEU-4", "ROUGE-L", "ms (median)"],
-          [
-            [
-              `full depth (${report.fullDepth})`,
-              report.ciderFull,
-              report.bleu4Full,
-              report.rougeLFull,
-              report.fullMs,
-            ],
-            ["full depth, layer by layer", "", "", "", report.layerByLayerMs],
-            ["early exit", report.cider, report.bleu4, report.rougeL, report.earlyMs],
-          ],
-        ) +
-          `mean exit layer ${meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, ` +
-          `measured ${report.measuredSpeedup.toFixed(2)}x against ${report.fullDepth} full depth ` +
-          `(decoder alone ${report.decoderSpeedup.toFixed(2)}x; ${report.layerByLayerSpeedup.toFixed(2)}x against layer-by-layer full depth)` +
-          (tjs
-            ? `; transformers.js ${tjs.ms.toFixed(0)} ms (${tjs.speedup.toFixed(2)}x early exit's time, ${tjs.fullSpeedup.toFixed(2)}x fused full depth's)`
-            : "") +
-          "\n",
+      const passes =
+        1 + [withTjs, batch, beams].filter((x) => x !== undefined && x !== false).length;
+      const progress = createProgress("caption-eval");
+      let done = 0;
+      const report = await measureCaptionEval(captioner, set, plan, () =>
+        progress.update(++done, passes * repeats),
+      );
+      progress.finish();
+      printReport(
+        io,
+        { ...report, seed },
+        { json: values.json === true, text: () => reportText(report, captioner.numExits) },
       );
     } finally {
       await captioner.dispose();

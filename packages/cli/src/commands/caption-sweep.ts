@@ -1,24 +1,22 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { Captioner, scoreCaptions, type CaptionOptions } from "@beem-ts/caption";
 import { CALIBRATION_RULES, median, type CalibrationRule } from "@beem-ts/core";
 import { integerOption, numberList, oneOf, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { csv, formatNumber, textTable, type Cell } from "../format.js";
 import { defaultCaptionModel } from "../models.js";
-import { renderSvg, svgToPng, tradeOffSpec, type TradeOffPoint } from "../plot.js";
+import type { TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
+import { alignedTable, writeTableReport, type Row } from "../reports.js";
 import {
   TJS_DEFAULT_THREADS,
   candidates,
-  captionPass,
   pairedSpeedup,
-  pairedTiming,
+  timeWays,
   tjsThreadsLabel,
-  recording,
   tokenStats,
   transformersJsAgainst,
   writeScenes,
+  type SceneFiles,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
 
@@ -39,7 +37,7 @@ const usage = `Usage: beem caption-sweep --out DIR [--scenes 200] [--seed 1000] 
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --no-tjs        leave out the transformers.js point`;
 
-const HEADER = [
+const COLUMNS = [
   "rule",
   "lambda",
   "ciderD",
@@ -51,15 +49,116 @@ const HEADER = [
   "tokenAgreement",
   "ms",
 ] as const;
-type Row = Record<(typeof HEADER)[number], Cell>;
+type SweepRow = Row<(typeof COLUMNS)[number]>;
 
-function markdown(rows: readonly Row[]): string {
-  const cell = (c: Cell) => (typeof c === "number" ? formatNumber(c, 3) : String(c));
-  return [
-    `| ${HEADER.join(" | ")} |`,
-    `| ${HEADER.map(() => "---").join(" | ")} |`,
-    ...rows.map((r) => `| ${HEADER.map((h) => cell(r[h])).join(" | ")} |`),
-  ].join("\n");
+interface SweepPlan {
+  readonly rules: readonly CalibrationRule[];
+  readonly lambdas: readonly number[];
+  readonly repeats: number;
+  /** transformers.js' export of the same weights, or none. */
+  readonly tjsDir: string | undefined;
+}
+
+/**
+ * Every rule at every lambda timed against fused full depth, and the reference points: fused
+ * full depth (1x), full depth layer by layer and transformers.js, each against fused full depth.
+ */
+async function measureSweep(
+  captioner: Captioner,
+  set: SceneFiles,
+  plan: SweepPlan,
+  tick: () => void,
+): Promise<{ rows: SweepRow[]; references: SweepRow[] }> {
+  const full: CaptionOptions = { full: true };
+  const L = captioner.numExits;
+  const score = (texts: readonly string[]) =>
+    scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
+  const fullMs: number[] = [];
+  const rows: SweepRow[] = [];
+  let fullScores: ReturnType<typeof score> | undefined;
+  for (const rule of plan.rules) {
+    for (const lambda of plan.lambdas) {
+      const early: CaptionOptions = { policy: await captioner.policyFor({ rule, lambda }) };
+      const ways = await timeWays(
+        captioner,
+        set.files,
+        { early, full },
+        {
+          repeats: plan.repeats,
+          onRepeat: tick,
+        },
+      );
+      fullMs.push(...ways.full.ms);
+      fullScores ??= score(ways.full.results.map((r) => r.text));
+      const scores = score(ways.early.results.map((x) => x.text));
+      const stats = tokenStats(ways.early.results, ways.full.results);
+      rows.push({
+        rule,
+        lambda,
+        ciderD: scores.ciderD,
+        bleu4: scores.bleu4,
+        rougeL: scores.rougeL,
+        meanExitLayer: stats.meanExitLayer,
+        countedSpeedup: L / stats.meanExitLayer,
+        measuredSpeedup: pairedSpeedup(ways.early.ms, ways.full.ms),
+        tokenAgreement: stats.tokenAgreement,
+        ms: median(ways.early.ms),
+      });
+    }
+  }
+  const fullDepthRow = (rule: string, measuredSpeedup: number, ms: number): SweepRow => ({
+    rule,
+    lambda: "",
+    ciderD: fullScores!.ciderD,
+    bleu4: fullScores!.bleu4,
+    rougeL: fullScores!.rougeL,
+    meanExitLayer: L,
+    countedSpeedup: 1,
+    measuredSpeedup,
+    tokenAgreement: 1,
+    ms,
+  });
+  const fusedName = captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)";
+  const references = [fullDepthRow(fusedName, 1, median(fullMs))];
+  // Without fused graphs full depth already runs layer by layer: no second point.
+  if (captioner.fusedFullDepth) {
+    const ways = await timeWays(
+      captioner,
+      set.files,
+      { full, layerByLayer: { full: true, layerByLayer: true } },
+      { repeats: plan.repeats, onRepeat: tick },
+    );
+    references.push(
+      fullDepthRow(
+        "full depth (layer by layer)",
+        pairedSpeedup(ways.layerByLayer.ms, ways.full.ms),
+        median(ways.layerByLayer.ms),
+      ),
+    );
+  }
+  if (plan.tjsDir !== undefined) {
+    const run = await transformersJsAgainst(
+      captioner,
+      plan.tjsDir,
+      set.files,
+      { full: (f: string) => captioner.caption(f, full) },
+      { threads: TJS_DEFAULT_THREADS, onRepeat: tick },
+    );
+    const s = score(run.texts);
+    references.push({
+      rule: "transformers.js",
+      lambda: "",
+      ciderD: s.ciderD,
+      bleu4: s.bleu4,
+      rougeL: s.rougeL,
+      meanExitLayer: L,
+      countedSpeedup: 1,
+      measuredSpeedup: pairedSpeedup(run.tjsMs, run.oursMs.full),
+      tokenAgreement: "",
+      ms: median(run.tjsMs),
+    });
+  }
+  return { rows, references };
 }
 
 export const captionSweepCommand: Command = {
@@ -93,166 +192,54 @@ export const captionSweepCommand: Command = {
         : values.rules.split(",").map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES));
     const out = resolve(values.out);
     const modelDir = resolve(values.model ?? defaultCaptionModel());
-    const tjsDir = resolve(values.tjs ?? `${modelDir}-tjs`);
+    const withTjs = values["no-tjs"] !== true;
+    const tjsDir = withTjs ? resolve(values.tjs ?? `${modelDir}-tjs`) : undefined;
     const set = await writeScenes(seed, count);
     const captioner = await Captioner.load(modelDir);
     try {
-      const withTjs = values["no-tjs"] !== true;
       const total =
-        1 +
         (rules.length * lambdas.length + (captioner.fusedFullDepth ? 1 : 0)) * repeats +
         (withTjs ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
-      const tick = () => progress.update(++done, total);
-      const full: CaptionOptions = { full: true };
-      const pass = async (options: CaptionOptions) => {
-        const p = await captionPass(captioner, set.files, options);
-        tick();
-        return p;
-      };
-      const fullRun = await pass(full); // also the warm-up
-      const score = (texts: readonly string[]) =>
-        scoreCaptions({ refs: set.refs, cands: candidates(set, texts) });
-      const fullScores = score(fullRun.results.map((r) => r.text));
-      const L = captioner.numExits;
-      const fullMs: number[] = [];
-      const rows: Row[] = [];
-      const captionWith = (options: CaptionOptions) => (f: string) => captioner.caption(f, options);
-      for (const rule of rules) {
-        for (const lambda of lambdas) {
-          const run = recording(captioner, { policy: await captioner.policyFor({ rule, lambda }) });
-          const timing = await pairedTiming(set.files, run.run, captionWith(full), {
-            repeats,
-            onRepeat: tick,
-          });
-          fullMs.push(...timing.bMs);
-          const scores = score(run.results.map((x) => x.text));
-          const stats = tokenStats(run.results, fullRun.results);
-          rows.push({
-            rule,
-            lambda,
-            ciderD: scores.ciderD,
-            bleu4: scores.bleu4,
-            rougeL: scores.rougeL,
-            meanExitLayer: stats.meanExitLayer,
-            countedSpeedup: L / stats.meanExitLayer,
-            measuredSpeedup: timing.speedup,
-            tokenAgreement: stats.tokenAgreement,
-            ms: median(timing.aMs),
-          });
-        }
-      }
-      const fullMedian = median(fullMs.length > 0 ? fullMs : [fullRun.ms]);
-      // Without fused graphs full depth already runs layer by layer: no second point.
-      const layerByLayer = captioner.fusedFullDepth
-        ? await pairedTiming(
-            set.files,
-            captionWith(full),
-            captionWith({ full: true, layerByLayer: true }),
-            { repeats, onRepeat: tick },
-          )
-        : undefined;
-      const fullDepthRow = (rule: string, measuredSpeedup: number, ms: number): Row => ({
-        rule,
-        lambda: "",
-        ciderD: fullScores.ciderD,
-        bleu4: fullScores.bleu4,
-        rougeL: fullScores.rougeL,
-        meanExitLayer: L,
-        countedSpeedup: 1,
-        measuredSpeedup,
-        tokenAgreement: 1,
-        ms,
-      });
-      const references: Row[] = [
-        fullDepthRow(
-          captioner.fusedFullDepth ? "full depth (fused)" : "full depth (layer by layer)",
-          1,
-          fullMedian,
-        ),
-      ];
-      if (layerByLayer)
-        references.push(
-          fullDepthRow(
-            "full depth (layer by layer)",
-            1 / layerByLayer.speedup,
-            median(layerByLayer.bMs),
-          ),
-        );
-      if (withTjs) {
-        const run = await transformersJsAgainst(
-          captioner,
-          tjsDir,
-          set.files,
-          { full: captionWith(full) },
-          { threads: TJS_DEFAULT_THREADS, onRepeat: tick },
-        );
-        const s = score(run.texts);
-        references.push({
-          rule: "transformers.js",
-          lambda: "",
-          ciderD: s.ciderD,
-          bleu4: s.bleu4,
-          rougeL: s.rougeL,
-          meanExitLayer: L,
-          countedSpeedup: 1,
-          measuredSpeedup: pairedSpeedup(run.tjsMs, run.oursMs.full),
-          tokenAgreement: "",
-          ms: median(run.tjsMs),
-        });
-      }
+      const { rows, references } = await measureSweep(
+        captioner,
+        set,
+        { rules, lambdas, repeats, tjsDir },
+        () => progress.update(++done, total),
+      );
       progress.finish();
       const all = [...references, ...rows];
-      const point = (r: Row, series: string): TradeOffPoint => ({
-        series,
+      const point = (r: SweepRow): TradeOffPoint => ({
+        series: String(r.rule),
         speedup: r.measuredSpeedup as number,
         quality: r.ciderD as number,
         label: String(r.lambda),
       });
-      const spec = tradeOffSpec({
-        title: `CIDEr-D against measured speed-up, ${count} held-out scenes (seed ${seed})`,
-        xTitle: "measured speed-up over fused full depth (wall-clock)",
-        yTitle: "CIDEr-D",
-        curves: rows.map((r) => point(r, String(r.rule))),
-        references: references.map((r) => point(r, String(r.rule))),
+      const files = await writeTableReport(out, {
+        name: "caption-sweep",
+        caption:
+          `Caption quality against measured speed-up: ${count} held-out scenes of seed ${seed}, ` +
+          `each image captioned early and at full depth (fused graph) back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).`,
+        columns: COLUMNS,
+        rows: all,
+        meta: {
+          scenes: count,
+          seed,
+          repeats,
+          model: relative(process.cwd(), modelDir) || ".",
+          fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
+          transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
+        },
+        plot: {
+          title: `CIDEr-D against measured speed-up, ${count} held-out scenes (seed ${seed})`,
+          xTitle: "measured speed-up over fused full depth (wall-clock)",
+          yTitle: "CIDEr-D",
+          curves: rows.map(point),
+          references: references.map(point),
+        },
       });
-      const svg = await renderSvg(spec);
-      await mkdir(out, { recursive: true });
-      const meta = {
-        scenes: count,
-        seed,
-        repeats,
-        model: relative(process.cwd(), modelDir) || ".",
-        fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
-        transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
-      };
-      await writeFile(
-        join(out, "caption-sweep.csv"),
-        csv(
-          HEADER,
-          all.map((r) => HEADER.map((h) => r[h])),
-        ),
-      );
-      await writeFile(
-        join(out, "caption-sweep.md"),
-        `Caption quality against measured speed-up: ${count} held-out scenes of seed ${seed}, ` +
-          `each image captioned early and at full depth (fused graph) back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).\n\n` +
-          markdown(all) +
-          "\n",
-      );
-      await writeFile(
-        join(out, "caption-sweep.json"),
-        JSON.stringify({ ...meta, rows: all }, null, 2) + "\n",
-      );
-      await writeFile(join(out, "caption-sweep.svg"), svg);
-      await writeFile(join(out, "caption-sweep.png"), await svgToPng(svg));
-      io.stdout(
-        textTable(
-          [...HEADER],
-          all.map((r) => HEADER.map((h) => r[h])),
-        ) + `wrote caption-sweep.{md,csv,json,svg,png} to ${out}\n`,
-      );
+      io.stdout(alignedTable(COLUMNS, all) + `wrote ${files.join(", ")} to ${out}\n`);
     } finally {
       await captioner.dispose();
       await set.remove();

@@ -1,8 +1,14 @@
-import { median } from "@beem-ts/core";
-import { pairedSpeedup } from "../paired.js";
-import { TextClassifier, readLabelledTexts, type ClassifyOptions } from "@beem-ts/text";
+import { meanExitLayer, median } from "@beem-ts/core";
+import {
+  TextClassifier,
+  readLabelledTexts,
+  type Classification,
+  type ClassifyOptions,
+} from "@beem-ts/text";
 import { numberOption, parse, required } from "../args.js";
 import { textTable } from "../format.js";
+import { printReport } from "../reports.js";
+import { pairedSpeedup, timeSideBySide } from "../timing.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultTextModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
@@ -47,34 +53,23 @@ export const classifyEvalCommand: Command = {
       const texts = data.map((d) => d.text);
       const policy = await classifier.policyFor(choice);
       const progress = createProgress("timing");
-      const ways = ["early", "full", "layerByLayer"] as const;
-      const steps = (batch === undefined ? 1 : 2) * (repeats + 1) * ways.length;
+      const steps = (batch === undefined ? 1 : 2) * repeats;
       let done = 0;
-      const timed = async (options: ClassifyOptions) => {
-        const started = performance.now();
-        const results = await classifier.classify(texts, options);
-        progress.update(++done, steps);
-        return { ms: performance.now() - started, results };
-      };
-      /** A warm-up of each way, then repeats running every way once, the order rotating. */
+      /** Every way over all the texts, side by side (a warm-up run of each first). */
       const compare = async (batchSize: number) => {
-        const options: Record<(typeof ways)[number], ClassifyOptions> = {
+        const options = {
           early: { policy, batchSize },
           full: { full: true, batchSize },
           layerByLayer: { full: true, layerByLayer: true, batchSize },
-        };
-        const results = {
-          early: (await timed(options.early)).results,
-          full: (await timed(options.full)).results,
-          layerByLayer: (await timed(options.layerByLayer)).results,
-        };
-        const ms = { early: [] as number[], full: [] as number[], layerByLayer: [] as number[] };
-        for (let r = 0; r < repeats; r++) {
-          for (let k = 0; k < ways.length; k++) {
-            const way = ways[(k + r) % ways.length]!;
-            ms[way].push((await timed(options[way])).ms);
-          }
-        }
+        } satisfies Record<string, ClassifyOptions>;
+        const results = {} as Record<keyof typeof options, Classification[]>;
+        const way = (name: keyof typeof options) => async (all: readonly string[]) =>
+          (results[name] = await classifier.classify(all, options[name]));
+        const ms = await timeSideBySide(
+          [texts],
+          { early: way("early"), full: way("full"), layerByLayer: way("layerByLayer") },
+          { repeats, warmUp: true, onRepeat: () => progress.update(++done, steps) },
+        );
         return {
           ...results,
           earlyMs: median(ms.early),
@@ -91,7 +86,7 @@ export const classifyEvalCommand: Command = {
       const correct = (rs: readonly { labelId: number }[]) =>
         rs.filter((r, i) => r.labelId === data[i]!.label).length / data.length;
       const L = classifier.numExits;
-      const meanExitLayer = single.early.reduce((s, r) => s + r.exitLayer, 0) / data.length;
+      const meanExit = meanExitLayer(single.early.map((r) => r.exitLayer));
       const exitCounts = new Array<number>(L).fill(0);
       single.early.forEach((r) => exitCounts[r.exitLayer - 1]!++);
       const report = {
@@ -100,8 +95,8 @@ export const classifyEvalCommand: Command = {
         lambda: policy.lambda ?? null,
         accuracy: correct(single.early),
         fullAccuracy: correct(single.full),
-        meanExitLayer,
-        countedSpeedup: L / meanExitLayer,
+        meanExitLayer: meanExit,
+        countedSpeedup: L / meanExit,
         fullDepth: classifier.fusedFullDepth ? "fused" : "layer-by-layer",
         measuredSpeedup: single.speedup,
         layerByLayerSpeedup: single.layerByLayerSpeedup,
@@ -126,38 +121,36 @@ export const classifyEvalCommand: Command = {
           earlyTextsPerSecond: (1000 * data.length) / batched.earlyMs,
         }),
       };
-      if (values.json === true) {
-        io.stdout(JSON.stringify(report) + "\n");
-        return;
-      }
-      io.stdout(
-        textTable(
-          [
-            "samples",
-            "accuracy",
-            "full accuracy",
-            "mean exit",
-            "counted speed-up",
-            `measured speed-up (vs ${report.fullDepth} full depth)`,
-            "vs layer by layer",
-          ],
-          [
+      printReport(io, report, {
+        json: values.json === true,
+        text: () =>
+          textTable(
             [
-              report.samples,
-              report.accuracy,
-              report.fullAccuracy,
-              report.meanExitLayer,
-              report.countedSpeedup,
-              report.measuredSpeedup,
-              report.layerByLayerSpeedup,
+              "samples",
+              "accuracy",
+              "full accuracy",
+              "mean exit",
+              "counted speed-up",
+              `measured speed-up (vs ${report.fullDepth} full depth)`,
+              "vs layer by layer",
             ],
-          ],
-        ) +
+            [
+              [
+                report.samples,
+                report.accuracy,
+                report.fullAccuracy,
+                report.meanExitLayer,
+                report.countedSpeedup,
+                report.measuredSpeedup,
+                report.layerByLayerSpeedup,
+              ],
+            ],
+          ) +
           `full ${report.fullMs.toFixed(0)} ms (layer by layer ${report.layerByLayerMs.toFixed(0)} ms), early exit ${report.earlyMs.toFixed(0)} ms (medians of ${repeats}); exits: ${exitCounts.join(" ")}\n` +
           (batched
             ? `batch ${batch}: throughput speed-up ${report.throughputSpeedup!.toFixed(2)}x (${report.layerByLayerThroughputSpeedup!.toFixed(2)}x against layer by layer)\n`
             : ""),
-      );
+      });
     } finally {
       await classifier.dispose();
     }

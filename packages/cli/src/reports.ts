@@ -1,0 +1,79 @@
+// The one place evaluation reports are written: the commands measure and return plain rows or
+// objects; this module turns them into JSON on standard output, aligned text tables, and report
+// folders (Markdown, CSV, JSON and a plot).
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CommandIo as Io } from "./command.js";
+import { csv, formatNumber, textTable, type Cell } from "./format.js";
+import { renderSvg, svgToPng, tradeOffSpec, type TradeOffChart } from "./plot.js";
+
+/** A table's rows as records of the given columns. */
+export type Row<C extends string> = Readonly<Record<C, Cell>>;
+
+export function markdownTable<C extends string>(
+  columns: readonly C[],
+  rows: readonly Row<C>[],
+): string {
+  const cell = (c: Cell) => (typeof c === "number" ? formatNumber(c, 3) : String(c));
+  return [
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${columns.map((h) => cell(r[h])).join(" | ")} |`),
+  ].join("\n");
+}
+
+export function alignedTable<C extends string>(
+  columns: readonly C[],
+  rows: readonly Row<C>[],
+): string {
+  return textTable(
+    columns,
+    rows.map((r) => columns.map((h) => r[h])),
+  );
+}
+
+/** A report object as one line of JSON (`--json`), or as text for people. */
+export function printReport(
+  io: Io,
+  report: object,
+  options: { json: boolean; text: () => string },
+): void {
+  io.stdout(options.json ? JSON.stringify(report) + "\n" : options.text());
+}
+
+export interface TableReport<C extends string> {
+  /** File name without extension: NAME.md, .csv, .json (and .svg, .png with a plot). */
+  readonly name: string;
+  /** One sentence saying what was measured and with which command (the Markdown's first line). */
+  readonly caption: string;
+  readonly columns: readonly C[];
+  readonly rows: readonly Row<C>[];
+  /** Settings of the run, kept beside the rows in the JSON. */
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly plot?: TradeOffChart;
+}
+
+/** Writes a report folder; returns the file names written. */
+export async function writeTableReport<C extends string>(
+  dir: string,
+  report: TableReport<C>,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: [string, string | Buffer][] = [
+    [
+      `${report.name}.csv`,
+      csv(
+        report.columns,
+        report.rows.map((r) => report.columns.map((h) => r[h])),
+      ),
+    ],
+    [`${report.name}.md`, `${report.caption}\n\n${markdownTable(report.columns, report.rows)}\n`],
+    [`${report.name}.json`, JSON.stringify({ ...report.meta, rows: report.rows }, null, 2) + "\n"],
+  ];
+  if (report.plot !== undefined) {
+    const svg = await renderSvg(tradeOffSpec(report.plot));
+    files.push([`${report.name}.svg`, svg], [`${report.name}.png`, await svgToPng(svg)]);
+  }
+  for (const [file, content] of files) await writeFile(join(dir, file), content);
+  return files.map(([file]) => file);
+}
