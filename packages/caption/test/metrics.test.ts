@@ -11,6 +11,32 @@ describe("caption metrics", () => {
     );
   });
 
+  // What Stanford CoreNLP's PTBTokenizer (pycocoevalcap's) gives, after pycocoevalcap drops
+  // its punctuation tokens.
+  it.each([
+    ["The dog doesn't run", "the dog does n't run"],
+    ["I can't see, it won't fit", "i ca n't see it wo n't fit"],
+    ["it's a man's hat", "it 's a man 's hat"],
+    [
+      "I'm sure they're here and we've seen he'd go, we'll see",
+      "i 'm sure they 're here and we 've seen he 'd go we 'll see",
+    ],
+    ["the dogs' bowls", "the dogs bowls"],
+    ["a man in a t-shirt - smiling -- again", "a man in a t-shirt smiling again"],
+    ["a well-known and/or 1/2 price", "a well-known and/or 1/2 price"],
+    ["a $5 sign, 50% off", "a $ 5 sign 50 % off"],
+    ["black & white at&t #1", "black & white at&t # 1"],
+    ["(a cat) on [a mat] {x}", "a cat on a mat x"],
+    ['a "quoted" word', "a quoted word"],
+    ["3.5 mph. 1,000 birds, dogs,cats", "3.5 mph 1,000 birds dogs cats"],
+    ["in the u.s. today", "in the u.s. today"],
+    ["what?! wait... ok; fine: yes", "what wait ok fine yes"],
+    ["at 1:30 pm", "at 1:30 pm"],
+    ["it’s a “smart” car — fast", "it 's a smart car fast"],
+  ])("PTB tokenisation of %j", (caption, tokens) => {
+    expect(metricTokens(caption)).toEqual(t(tokens));
+  });
+
   it("BLEU: a perfect match scores 1", () => {
     corpusBleu(
       [t("a dog face on a blue background")],
