@@ -6,12 +6,16 @@ import {
   checkOneOf,
   createDecider,
   meanExitLayer,
-  type CalibrationRule,
   type Policy,
   type PolicyChoice,
   type SummarizedSample,
 } from "@beem-ts/core";
-import { BundlePolicies, loadTokenizer, type PreTrainedTokenizer } from "@beem-ts/runtime";
+import {
+  BundlePolicies,
+  loadTokenizer,
+  type PreTrainedTokenizer,
+  type RuntimeOptions,
+} from "@beem-ts/runtime";
 import { decodeBeams } from "./beam-decoder.js";
 import { CaptionModel, type CaptionModelOptions } from "./caption-model.js";
 import { decodeFused } from "./fused-decoder.js";
@@ -27,32 +31,12 @@ import { splitRows } from "./tensors.js";
 
 export type CaptionerLoadOptions = CaptionModelOptions & ImageOptions;
 
-export interface CaptionOptions {
-  /** A policy to decide with. Default: the bundle's policy. */
-  readonly policy?: Policy;
-  /** Fit this rule at `lambda` on the bundle's calibration log instead. */
-  readonly rule?: CalibrationRule;
-  /** Cost parameter for `rule` (default 0); alone, BEEM-A at this lambda. */
-  readonly lambda?: number;
-  /**
-   * Instead of `lambda`: the fastest `rule` policy (default BEEM-A) whose per-token disagreement
-   * with full depth is at most this, with probability 1 - `delta` over the calibration log
-   * (Learn-then-Test; see the core README). In (0, 1).
-   */
-  readonly maxLoss?: number;
-  /** With `maxLoss`: the probability that the bound fails. In (0, 1); default 0.1. */
-  readonly delta?: number;
-  /**
-   * Run every layer for every token. Default false. Full depth runs the bundle's fused step
-   * graph (one run per token, only the last head) where it has one, unless `layerByLayer` or
-   * `trace` is set or beams are searched.
-   */
-  readonly full?: boolean;
-  /**
-   * Run full depth layer by layer, every exit head computed, even where the bundle has fused
-   * graphs (to measure what they save). Default false.
-   */
-  readonly layerByLayer?: boolean;
+/**
+ * The policy choice and `layerByLayer` (`RuntimeOptions`), and the captioner's own options. Full
+ * depth runs the fused step graph (one run per token, only the last head) unless `layerByLayer`
+ * or `trace` is set or beams are searched.
+ */
+export interface CaptionOptions extends RuntimeOptions {
   /**
    * How the layers a token skipped get their keys/values: "eager" (at the exit, all at once)
    * or "deferred" (when a later token reaches the layer). Default "deferred".

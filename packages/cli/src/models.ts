@@ -1,6 +1,6 @@
 // Where the bundled models are, and the options that choose a policy.
 import { resolve } from "node:path";
-import { CALIBRATION_RULES, type CalibrationRule, type Policy } from "@beem-ts/core";
+import { CALIBRATION_RULES, type PolicyChoice } from "@beem-ts/core";
 import { numberOption, oneOf, openUnitOption } from "./args.js";
 import { readPolicy } from "./files.js";
 import { UsageError } from "./cli-error.js";
@@ -34,15 +34,6 @@ export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (
   --policy FILE   a policy file instead
   --full          no early exit: run every layer
   (default: the bundle's own policy)`;
-
-export interface PolicyChoice {
-  readonly policy?: Policy;
-  readonly rule?: CalibrationRule;
-  readonly lambda?: number;
-  readonly full?: boolean;
-  readonly maxLoss?: number;
-  readonly delta?: number;
-}
 
 export async function policyChoice(values: {
   rule?: string | undefined;

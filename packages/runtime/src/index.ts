@@ -11,7 +11,7 @@ export {
   type ExitCosts,
 } from "./bundle.js";
 export { loadTokenizer, type PreTrainedTokenizer } from "./tokenizer.js";
-export { BundlePolicies } from "./policies.js";
+export { BundlePolicies, type RuntimeOptions } from "./policies.js";
 export {
   bundleCalibration,
   type BundleCalibration,

@@ -13,6 +13,19 @@ import { join } from "node:path";
 import { bundleCalibration, type BundleCalibration } from "./bundle-calibration.js";
 import { readBundleJson, type BundleManifest } from "./bundle.js";
 
+/**
+ * What a task runtime's calls accept besides their task's own options: the policy choice
+ * (`policy`; `rule` at `lambda`, or with `maxLoss`/`delta`; `full`) and how full depth runs.
+ * Full depth runs the bundle's fused full-depth graph where it has one.
+ */
+export interface RuntimeOptions extends PolicyChoice {
+  /**
+   * Run full depth layer by layer, every exit head computed, even where the bundle has fused
+   * graphs (to measure what they save). Default false.
+   */
+  readonly layerByLayer?: boolean;
+}
+
 export class BundlePolicies {
   readonly #calibration: BundleCalibration;
 

@@ -4,12 +4,11 @@ import {
   checkInteger,
   createDecider,
   fullDepthPolicy,
-  type CalibrationRule,
   type ExitSample,
   type Policy,
   type PolicyChoice,
 } from "@beem-ts/core";
-import { BundlePolicies, type SessionOptions } from "@beem-ts/runtime";
+import { BundlePolicies, type RuntimeOptions, type SessionOptions } from "@beem-ts/runtime";
 import { runFused, runRows, type TraceStep } from "./layer-runner.js";
 import type { TextManifest } from "./manifest.js";
 import { MultiExitEncoder } from "./multi-exit-encoder.js";
@@ -17,31 +16,8 @@ import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 export type LoadOptions = SessionOptions;
 
-export interface ClassifyOptions {
-  /** A policy to decide with (from `calibrate` or a file). Default: the bundle's policy. */
-  readonly policy?: Policy;
-  /** Calibrate this rule on the bundle's calibration log instead (with `lambda`). */
-  readonly rule?: CalibrationRule;
-  /** Cost parameter for `rule`; default 0. With no `rule`, BEEM-A at this lambda. */
-  readonly lambda?: number;
-  /**
-   * Instead of `lambda`: the fastest `rule` policy (default BEEM-A) whose disagreement with the
-   * last exit is at most this, with probability 1 - `delta` over the calibration log
-   * (Learn-then-Test; see the core README). In (0, 1).
-   */
-  readonly maxLoss?: number;
-  /** With `maxLoss`: the probability that the bound fails. In (0, 1); default 0.1. */
-  readonly delta?: number;
-  /**
-   * Run every layer (no early exit). Default false. Full depth runs the bundle's fused graph
-   * (one run, only the last head) where it has one, unless `layerByLayer` or `trace` is set.
-   */
-  readonly full?: boolean;
-  /**
-   * Run full depth layer by layer, every exit head computed, even where the bundle has a fused
-   * graph (to measure what the fused graph saves). Default false.
-   */
-  readonly layerByLayer?: boolean;
+/** The policy choice and `layerByLayer` (`RuntimeOptions`), and the classifier's own options. */
+export interface ClassifyOptions extends RuntimeOptions {
   /** Return every computed exit's prediction, confidence and running score. Default false. */
   readonly trace?: boolean;
   /** Texts run together through each layer; rows that exit leave the batch. Default 1. */
