@@ -66,6 +66,8 @@ describe("beem calibrate / evaluate / sweep on a 5,000 x 12 log", () => {
       expect(Number.isFinite(report[key]), key).toBe(true);
     }
     expect(report.exitCounts).toHaveLength(12);
+    expect(report.exitAccuracies).toHaveLength(12);
+    expect(report.exitAccuracies[11]).toBe(report.finalAccuracy);
     expect(report.countedSpeedup).toBeGreaterThan(1);
     const decisions = readFileSync(join(dir, "d.jsonl"), "utf8")
       .trim()

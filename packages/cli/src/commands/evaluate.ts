@@ -1,4 +1,4 @@
-import { meanLoss, replay, summarizeDecisions } from "@beem-ts/core";
+import { exitAccuracies, meanLoss, replay, summarizeDecisions } from "@beem-ts/core";
 import { parse, required } from "../args.js";
 import { readExitLog, readPolicy, writeFileAtomic } from "../files.js";
 import { textTable } from "../format.js";
@@ -47,7 +47,15 @@ export const evaluateCommand: Command = {
       realisedLoss: meanLoss(policy, table, policy.riskControl.loss),
     };
     if (values.json === true) {
-      io.stdout(JSON.stringify({ rule: policy.rule, ...report, ...(risk && { risk }) }) + "\n");
+      io.stdout(
+        JSON.stringify({
+          rule: policy.rule,
+          ...report,
+          // Each exit's own accuracy on this log, whatever the policy decides.
+          exitAccuracies: exitAccuracies(table),
+          ...(risk && { risk }),
+        }) + "\n",
+      );
       return;
     }
     io.stdout(
@@ -65,6 +73,9 @@ export const evaluateCommand: Command = {
         ],
       ) +
         `exits: ${report.exitCounts.join(" ")}\n` +
+        `each exit's accuracy: ${exitAccuracies(table)
+          .map((a) => a.toFixed(4))
+          .join(" ")}\n` +
         (risk
           ? `${risk.loss} loss ${risk.realisedLoss.toFixed(4)} (bound ${risk.maxLoss} with probability ${1 - risk.delta})\n`
           : ""),
