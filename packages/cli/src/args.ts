@@ -1,5 +1,12 @@
 // Option parsing shared by the commands (node:util parseArgs, with errors as usage errors).
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import {
+  BeemError,
+  checkFiniteNumber,
+  checkInteger,
+  checkOneOf,
+  checkOpenUnit,
+} from "@beem-ts/core";
 import { UsageError } from "./cli-error.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -38,6 +45,21 @@ export function required(value: string | undefined, flag: string, usage: string)
   return value;
 }
 
+/**
+ * A flag's text read as a number and checked with the core's check (one message shape for the
+ * library and the command line), a refusal being a usage error that quotes the text given.
+ */
+function checkedNumber<T>(value: string, check: (n: number) => T): T {
+  try {
+    return check(value.trim() === "" ? NaN : Number(value));
+  } catch (error) {
+    if (!(error instanceof BeemError)) throw error;
+    throw new UsageError(
+      error.message.replace(/ but received .*$/s, ` but received ${JSON.stringify(value)}`),
+    );
+  }
+}
+
 /** A number option: finite, >= min. */
 export function numberOption(
   value: string | undefined,
@@ -46,25 +68,13 @@ export function numberOption(
   min = -Infinity,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < min) {
-    throw new UsageError(
-      `Expected ${flag} to be a finite number${min > -Infinity ? ` >= ${min}` : ""} but received ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
+  return checkedNumber(value, (n) => checkFiniteNumber(flag, n, min));
 }
 
 /** A probability bound: a number strictly between 0 and 1. */
 export function openUnitOption(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !(n > 0 && n < 1)) {
-    throw new UsageError(
-      `Expected ${flag} to be a number in (0, 1) but received ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
+  return checkedNumber(value, (n) => checkOpenUnit(flag, n));
 }
 
 /** An integer flag within [min, max]. */
@@ -73,16 +83,10 @@ export function integerOption(
   flag: string,
   fallback: number,
   min: number,
-  max = Number.MAX_SAFE_INTEGER,
+  max = Infinity,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(
-      `Expected ${flag} to be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""} but received ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
+  return checkedNumber(value, (n) => checkInteger(flag, n, min, max));
 }
 
 /** A comma-separated list of numbers. */
@@ -96,10 +100,10 @@ export function numberList(
 }
 
 export function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(
-      `Expected ${flag} to be one of ${allowed.join(", ")} but received ${JSON.stringify(value)}`,
-    );
+  try {
+    return checkOneOf(flag, value, allowed);
+  } catch (error) {
+    if (error instanceof BeemError) throw new UsageError(error.message);
+    throw error;
   }
-  return value as T;
 }

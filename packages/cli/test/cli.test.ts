@@ -250,7 +250,7 @@ describe("bad input: a clear message, a non-zero status, nothing half-written", 
     [
       ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-z"],
       2,
-      /Expected --rule to be one of beem-a, beem-c/,
+      /Expected --rule to be one of "beem-a", "beem-c"/,
     ],
     [
       ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--lambda", "abc"],

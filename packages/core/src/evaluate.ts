@@ -1,4 +1,5 @@
 // Accuracy and speed-up of a policy on logged exit outputs.
+import { meanExitLayer } from "./stats.js";
 import { checkNumberArray } from "./check.js";
 import type { ExitTable } from "./exit-table.js";
 import type { Policy } from "./policy.js";
@@ -34,24 +35,23 @@ export function summarizeDecisions(
   const exitCounts = new Array<number>(L).fill(0);
   let hits = 0;
   let finalHits = 0;
-  let layers = 0;
   let cost = 0;
   for (let j = 0; j < table.numSamples; j++) {
     const layer = decisions.exitLayers[j]!;
     exitCounts[layer - 1]!++;
-    layers += layer;
     cost += fractions[layer - 1]!;
     if (decisions.predictions[j] === table.labels[j]) hits++;
     if (table.predictions[j * L + L - 1] === table.labels[j]) finalHits++;
   }
   const n = table.numSamples;
+  const meanExit = meanExitLayer(decisions.exitLayers.subarray(0, n));
   return {
     samples: n,
     numExits: L,
     accuracy: hits / n,
     finalAccuracy: finalHits / n,
-    meanExitLayer: layers / n,
-    countedSpeedup: (L * n) / layers,
+    meanExitLayer: meanExit,
+    countedSpeedup: L / meanExit,
     costSpeedup: n / cost,
     exitCounts,
   };
