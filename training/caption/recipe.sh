@@ -45,4 +45,4 @@ echo "== decoder training on the frozen encoder's cached features ($EPOCHS epoch
 echo "== export"
 (cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
 echo "== costs, calibration log (scenes of seed 3) and default policy"
-pnpm exec tsx caption/calibrate.ts "$OUT"
+pnpm exec tsx common/calibrate-captions.ts "$OUT"

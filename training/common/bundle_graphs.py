@@ -140,14 +140,20 @@ class Composer:
         return model
 
 
-def add_summary(c, logits, names):
+def add_summary(c, logits, names, shortlist=None):
     """prediction (argmax, first on ties), confidence (max soft-max probability) and entropy
-    (nats) of the logits' last axis."""
+    (nats) of the logits' last axis. With a shortlist (the token ids a shortlist exit head
+    scores), the prediction is the token id, not the index into the shortlist."""
     p = names["prefix"]
     c.node("LogSoftmax", [logits], [p + "log_p"], axis=-1)
     c.node("Exp", [p + "log_p"], [p + "p"])
     c.node("ReduceMax", [p + "p"], [names["confidence"]], axes=[-1], keepdims=0)
-    c.node("ArgMax", [logits], [names["prediction"]], axis=-1, keepdims=0)
+    if shortlist is None:
+        c.node("ArgMax", [logits], [names["prediction"]], axis=-1, keepdims=0)
+    else:
+        c.node("ArgMax", [logits], [p + "index"], axis=-1, keepdims=0)
+        c.constant(p + "shortlist", np.asarray(shortlist, dtype=np.int64))
+        c.node("Gather", [p + "shortlist", p + "index"], [names["prediction"]], axis=0)
     c.node("Mul", [p + "p", p + "log_p"], [p + "p_log_p"])
     c.constant(p + "last_axis", np.array([-1], dtype=np.int64))
     c.node("ReduceSum", [p + "p_log_p", p + "last_axis"], [p + "neg_entropy"], keepdims=0)
@@ -207,6 +213,23 @@ def load_model(dir, file, inputs=(), outputs=()):
 
 
 SUMMARY = {"prediction": "prediction", "confidence": "confidence", "entropy": "entropy"}
+
+
+def read_shortlist(dir, layer):
+    """The token ids a layer's shortlist exit head scores (`shortlist` names a JSON array), or
+    None for a head over the whole vocabulary."""
+    file = layer.get("shortlist")
+    if file is None:
+        return None
+    path = os.path.join(dir, file)
+    try:
+        with open(path) as f:
+            ids = json.load(f)
+    except (OSError, ValueError) as error:
+        raise BundleError(f"{path}: cannot read the shortlist ({error})")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and i >= 0 for i in ids):
+        raise BundleError(f"{path}: a shortlist is a non-empty JSON array of token ids")
+    return ids
 STEP_IN = ["hidden", "past_key", "past_value", "cross_key", "cross_value"]
 STEP_OUT = ["hidden_out", "present_key", "present_value", "logits"]
 
@@ -225,6 +248,7 @@ def caption_graphs(dir, manifest):
         return model.graph
 
     read(manifest["graphs"]["encoder"]["file"], ["pixel_values"], ["memory"])
+    shortlists = [read_shortlist(dir, l) for l in layers]
     embed = read(manifest["graphs"]["embed"]["file"], ["input_ids", "position_ids"], ["hidden"])
     steps, cross, kvs = [], [], []
     for l in layers:
@@ -239,7 +263,7 @@ def caption_graphs(dir, manifest):
         for name in STEP_IN:
             c.input_like(ins[name], name)
         c.add(step, "", {n: n for n in STEP_IN}, {n: n for n in STEP_OUT})
-        add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"})
+        add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"}, shortlists[i])
         for name in STEP_OUT:
             c.output(name, outs[name])
         summary_outputs(c, SUMMARY)
@@ -255,7 +279,7 @@ def caption_graphs(dir, manifest):
     for name in STEP_IN[1:]:
         c.input_like(ins[name], name)
     c.add(steps[0], "layer_1/", {"hidden": hidden, **{n: n for n in STEP_IN[1:]}}, {n: n for n in STEP_OUT})
-    add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"})
+    add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"}, shortlists[0])
     for name in STEP_OUT:
         c.output(name, outs[name])
     summary_outputs(c, SUMMARY)
@@ -277,7 +301,7 @@ def caption_graphs(dir, manifest):
         hidden = outs["hidden_out"]
     _, last_out = io(steps[-1])
     c.output("logits", last_out["logits"])
-    add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"})
+    add_summary(c, "logits", {**SUMMARY, "prefix": "summary/"}, shortlists[-1])
     summary_outputs(c, SUMMARY)
     for i, step in enumerate(steps, 1):
         _, outs = io(step)

@@ -160,7 +160,7 @@ def token_count(tokenizer):
     if not isinstance(vocab, dict):
         return None
     ids = set(vocab.values()) | {t["id"] for t in tokenizer.get("added_tokens", [])}
-    return max(ids) + 1
+    return len(ids) if ids == set(range(len(ids))) else None
 
 
 def read_side_files(folder, config):
@@ -173,6 +173,8 @@ def read_side_files(folder, config):
         raise ConvertError(f"{tpath}: field 'model.type' is {tokenizer.get('model', {}).get('type')!r}; GPT-2 uses 'BPE'")
     n = token_count(tokenizer)
     vocab = config["decoder"]["vocab_size"]
+    if n is None:
+        raise ConvertError(f"{tpath}: its token ids are not 0..N-1 (a vocabulary with gaps), so they cannot match config.json's decoder.vocab_size {vocab}")
     if n != vocab:
         raise ConvertError(f"{tpath}: {n} tokens, but config.json's decoder.vocab_size is {vocab}")
     ppath = os.path.join(folder, "preprocessor_config.json")

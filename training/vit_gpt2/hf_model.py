@@ -46,7 +46,7 @@ class Conv1D(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_out))
 
     def forward(self, x):
-        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).reshape(*x.shape[:-1], -1)
+        return x @ self.weight + self.bias
 
 
 # ViT ----------------------------------------------------------------------------------------
@@ -84,11 +84,8 @@ class ViTSelfAttention(nn.Module):
         self.value = nn.Linear(d, d, bias=bias)
 
     def forward(self, x):
-        b, t, d = x.shape
-        split = lambda y: y.view(b, t, self.heads, d // self.heads).transpose(1, 2)
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads), dim=-1)
-        return (w @ v).transpose(1, 2).reshape(b, t, d)
+        q, k, v = (split_heads(f(x), self.heads) for f in (self.query, self.key, self.value))
+        return merge_heads(attend(q, k, v))
 
 
 class ViTOutputDense(nn.Module):
@@ -149,19 +146,17 @@ class ViTModel(nn.Module):
 # GPT-2 --------------------------------------------------------------------------------------
 
 def split_heads(x, heads):
-    b, t, d = x.shape
-    return x.view(b, t, heads, d // heads).transpose(1, 2)
+    return x.reshape(x.shape[0], x.shape[1], heads, -1).transpose(1, 2)
 
 
 def merge_heads(x):
-    b, h, t, dh = x.shape
-    return x.transpose(1, 2).reshape(b, t, h * dh)
+    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1)
 
 
 def attend(q, k, v, causal_from=None):
     """Soft-max attention scaled by 1/sqrt(head dim). With causal_from (the first query's
     position), a query at position p sees keys at positions <= p."""
-    w = q @ k.transpose(-1, -2) / math.sqrt(v.shape[-1])
+    w = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(q.shape[-1]))
     if causal_from is not None:
         t, s = q.shape[2], k.shape[2]
         allowed = torch.arange(s)[None, :] <= (torch.arange(t)[:, None] + causal_from)
@@ -179,11 +174,14 @@ class GPT2SelfAttention(nn.Module):
 
     def keys_values(self, x):
         """This layer's keys and values of its input (after ln_1): B x H x T x Dh each."""
-        _, k, v = self.c_attn(x).split(x.shape[-1], dim=2)
-        return split_heads(k, self.heads), split_heads(v, self.heads)
+        d = self.c_proj.weight.shape[0]
+        y = self.c_attn(x)
+        return split_heads(y[..., d:2 * d], self.heads), split_heads(y[..., 2 * d:], self.heads)
 
     def forward(self, x, past_key, past_value):
-        q, k, v = self.c_attn(x).split(x.shape[-1], dim=2)
+        d = self.c_proj.weight.shape[0]
+        y = self.c_attn(x)
+        q, k, v = y[..., :d], y[..., d:2 * d], y[..., 2 * d:]
         k = torch.cat([past_key, split_heads(k, self.heads)], dim=2)
         v = torch.cat([past_value, split_heads(v, self.heads)], dim=2)
         out = attend(split_heads(q, self.heads), k, v, causal_from=past_key.shape[2])
@@ -200,8 +198,9 @@ class GPT2CrossAttention(nn.Module):
         self.c_proj = Conv1D(d, d)
 
     def keys_values(self, encoder_states):
-        k, v = self.c_attn(encoder_states).split(self.q_attn.weight.shape[0], dim=2)
-        return split_heads(k, self.heads), split_heads(v, self.heads)
+        d = self.q_attn.weight.shape[1]
+        y = self.c_attn(encoder_states)
+        return split_heads(y[..., :d], self.heads), split_heads(y[..., d:], self.heads)
 
     def forward(self, x, cross_key, cross_value):
         q = split_heads(self.q_attn(x), self.heads)

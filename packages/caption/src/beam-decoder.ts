@@ -82,12 +82,14 @@ export async function decodeBeams(
     const candidates = beams.flatMap((beam, b) => {
       const logProbs = logSoftmax(logits[b]!);
       const exitLayer = tokens[b]!.token.exitLayer;
-      return topK(logProbs, 2 * width).map((id) => ({
+      // A shortlist head's logits are over its token ids, in their order.
+      const ids = model.exitTokens(exitLayer - 1);
+      return topK(logProbs, 2 * width).map((k) => ({
         beam,
-        id,
+        id: ids === undefined ? k : ids[k]!,
         exitLayer,
-        confidence: Math.exp(logProbs[id]!),
-        logProb: beam.logProb + logProbs[id]!,
+        confidence: Math.exp(logProbs[k]!),
+        logProb: beam.logProb + logProbs[k]!,
       }));
     });
     candidates.sort((a, b) => b.logProb - a.logProb);

@@ -3,7 +3,14 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { BeemError, softmax, summarize, type ExitSummary } from "@beem-ts/core";
-import { createSession, ort, requireGraphNames, type SessionOptions } from "@beem-ts/runtime";
+import {
+  bundleError,
+  createSession,
+  ort,
+  readBundleJson,
+  requireGraphNames,
+  type SessionOptions,
+} from "@beem-ts/runtime";
 import { readCaptionManifest, type CaptionManifest } from "./manifest.js";
 
 export interface KeyValue {
@@ -35,6 +42,8 @@ export interface CaptionModelOptions extends SessionOptions {
 
 interface LayerSessions {
   readonly step: ort.InferenceSession;
+  /** The token ids a shortlist exit head scores (its logits follow this order), or undefined. */
+  readonly shortlist: Int32Array | undefined;
   readonly crossKv: ort.InferenceSession;
   readonly kv: ort.InferenceSession;
   readonly fillAbove: ort.InferenceSession | undefined;
@@ -110,6 +119,10 @@ export class CaptionModel {
         const above = Array.from({ length: L - i - 1 }, (_, k) => i + k + 2);
         layers.push({
           step,
+          shortlist:
+            l.shortlist === undefined
+              ? undefined
+              : await readShortlist(dir, l.shortlist, m.vocabSize),
           crossKv: await open(l.crossKv, {
             inputs: ["memory"],
             outputs: ["cross_key", "cross_value"],
@@ -168,6 +181,19 @@ export class CaptionModel {
 
   get numExits(): number {
     return this.#layers.length;
+  }
+
+  /**
+   * The token ids layer `layer`'s exit head scores, in the order of its logits, when it is a
+   * shortlist head; undefined when it scores the whole vocabulary.
+   */
+  exitTokens(layer: number): Int32Array | undefined {
+    return this.#layers[layer]?.shortlist;
+  }
+
+  /** How many logits layer `layer`'s exit head gives per row. */
+  headSize(layer: number): number {
+    return this.exitTokens(layer)?.length ?? this.manifest.vocabSize;
   }
 
   /** Whether full depth runs as one fused step graph (else layer by layer). */
@@ -265,7 +291,15 @@ export class CaptionModel {
   ): Promise<StepOutput> {
     this.#check();
     const sessions = this.#layers[layer]!;
-    return this.#runStep(sessions.step, sessions.summarizes, { hidden }, past, cross, options);
+    return this.#runStep(
+      sessions.step,
+      sessions.summarizes,
+      sessions.shortlist,
+      { hidden },
+      past,
+      cross,
+      options,
+    );
   }
 
   /**
@@ -283,12 +317,14 @@ export class CaptionModel {
     if (this.#embedStep === undefined)
       throw new BeemError("INVALID_ARGUMENT", "The bundle has no embedStep graph");
     const feeds = tokenFeeds(tokens, position);
-    return this.#runStep(this.#embedStep, true, feeds, past, cross, options);
+    const shortlist = this.#layers[0]!.shortlist;
+    return this.#runStep(this.#embedStep, true, shortlist, feeds, past, cross, options);
   }
 
   async #runStep(
     session: ort.InferenceSession,
     summarizes: boolean,
+    shortlist: Int32Array | undefined,
     input: Record<string, ort.Tensor>,
     past: KeyValue,
     cross: KeyValue,
@@ -313,7 +349,9 @@ export class CaptionModel {
       hidden: out.hidden_out!,
       key: out.present_key!,
       value: out.present_value!,
-      summaries: summarizes ? readSummaries(out) : jsSummaries(logits!, this.manifest.vocabSize),
+      summaries: summarizes
+        ? readSummaries(out)
+        : jsSummaries(logits!, shortlist?.length ?? this.manifest.vocabSize, shortlist),
       ...(options.logits === true && { logits: logits! }),
     };
   }
@@ -391,8 +429,28 @@ function readSummaries(out: ort.InferenceSession.ReturnType): ExitSummary[] {
   }));
 }
 
-function jsSummaries(logits: Float32Array, vocab: number): ExitSummary[] {
-  return Array.from({ length: logits.length / vocab }, (_, i) =>
-    summarize(softmax(logits.subarray(i * vocab, (i + 1) * vocab))),
-  );
+function jsSummaries(
+  logits: Float32Array,
+  width: number,
+  shortlist: Int32Array | undefined,
+): ExitSummary[] {
+  return Array.from({ length: logits.length / width }, (_, i) => {
+    const s = summarize(softmax(logits.subarray(i * width, (i + 1) * width)));
+    return shortlist === undefined ? s : { ...s, prediction: shortlist[s.prediction]! };
+  });
+}
+
+/** A layer's shortlist: a JSON array of distinct token ids below the vocabulary size. */
+async function readShortlist(dir: string, file: string, vocab: number): Promise<Int32Array> {
+  const ids = await readBundleJson(dir, file, "shortlist");
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    !ids.every((id) => Number.isInteger(id) && id >= 0 && id < vocab) ||
+    new Set(ids).size !== ids.length
+  )
+    throw bundleError(
+      `${join(dir, file)}: a shortlist must be a non-empty JSON array of distinct token ids below ${vocab}`,
+    );
+  return Int32Array.from(ids as number[]);
 }

@@ -282,7 +282,9 @@ export class Captioner {
 
   #withText(token: GeneratedToken): CaptionToken {
     const { end: _end, summaries: _summaries, ...rest } = token;
-    return { ...rest, text: this.#tokenizer.model.vocab[token.id] ?? "" };
+    // The token decoded alone: a word of a word-level vocabulary, or a byte-level BPE piece with
+    // its leading space (" cat").
+    return { ...rest, text: this.#tokenizer.decode([token.id]) };
   }
 
   /**

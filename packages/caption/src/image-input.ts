@@ -5,6 +5,14 @@ import sharp from "sharp";
 import { BeemError } from "@beem-ts/core";
 import type { CaptionManifest } from "./manifest.js";
 
+/**
+ * sharp's kernel for each resampling a manifest may name. PIL (which Hugging Face's image
+ * processors use) widens its filters when it shrinks an image (antialiasing); sharp's kernels do
+ * too, but the weights differ, so a resized image can differ from PIL's by a few levels per
+ * pixel. An image already at the model's size is not resampled at all.
+ */
+const KERNELS = { bilinear: "linear", bicubic: "cubic", lanczos: "lanczos3" } as const;
+
 /** Default largest input, in pixels (width x height): 40 megapixels. */
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
@@ -55,7 +63,7 @@ export async function imageToPixels(
     raw = await image
       .rotate()
       .flatten({ background: { r: r ?? 255, g: g ?? 255, b: b ?? 255 } })
-      .resize(size, size, { fit: "fill" })
+      .resize(size, size, { fit: "fill", kernel: KERNELS[spec.resample ?? "lanczos"] })
       .removeAlpha()
       .raw()
       .toBuffer();

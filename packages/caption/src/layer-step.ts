@@ -55,7 +55,7 @@ export async function stepLayer(
   const hiddenOut = splitRows(out.hidden);
   const keys = splitRows(out.key);
   const values = splitRows(out.value);
-  const vocab = model.manifest.vocabSize;
+  const vocab = model.headSize(layer);
   return caches.map((c, i) => {
     c.update(layer, { key: keys[i]!, value: values[i]! });
     return {

@@ -14,6 +14,12 @@ export interface CaptionLayerFiles {
    * here, in one run (`key_{j}`, `value_{j}` for j above). Optional; absent for the last layer.
    */
   readonly fillAbove?: string;
+  /**
+   * A JSON array of the token ids this layer's exit head scores (a shortlist head: its logits
+   * follow that order, and its summary's prediction is already a token id). Absent: the head
+   * scores the whole vocabulary.
+   */
+  readonly shortlist?: string;
 }
 
 /** Full depth as a conventional decoder runs it. */
@@ -40,6 +46,11 @@ export interface CaptionManifest extends BundleManifest {
   readonly image: {
     readonly size: number;
     readonly resize: "fill";
+    /**
+     * How the image is resampled to `size` (sharp's kernels: "bilinear" is its linear kernel,
+     * "bicubic" its cubic, "lanczos" lanczos3). Default "lanczos".
+     */
+    readonly resample?: "bilinear" | "bicubic" | "lanczos";
     readonly mean: readonly number[];
     readonly std: readonly number[];
     /** Colour transparent pixels are flattened onto. */
@@ -61,6 +72,8 @@ export interface CaptionManifest extends BundleManifest {
   readonly weights?: string;
 }
 
+const RESAMPLE = ["bilinear", "bicubic", "lanczos"] as const;
+
 export async function readCaptionManifest(dir: string): Promise<CaptionManifest> {
   const { manifest: m, check } = await readManifest<CaptionManifest>(dir, "image-captioning");
   for (const key of ["hiddenSize", "heads", "headDim", "vocabSize", "memoryLength"])
@@ -76,6 +89,7 @@ export async function readCaptionManifest(dir: string): Promise<CaptionManifest>
       `field "graphs.layers[${i}].fillAbove" is for layers below the last`,
     );
     check.optionalFile(`graphs.layers[${i}].fillAbove`, ".onnx");
+    check.optionalFile(`graphs.layers[${i}].shortlist`, ".json");
   });
   check.optionalFile("graphs.embedStep", ".onnx");
   if (m.graphs.fused !== undefined) {
@@ -87,6 +101,10 @@ export async function readCaptionManifest(dir: string): Promise<CaptionManifest>
     `field "image.size" must be an integer >= 8`,
   );
   check.that(m.image.resize === "fill", `field "image.resize" must be "fill"`);
+  check.that(
+    m.image.resample === undefined || RESAMPLE.includes(m.image.resample),
+    `field "image.resample" must be one of ${RESAMPLE.join(", ")}`,
+  );
   check.numbers("image.mean", 3);
   check.numbers("image.std", 3, Number.MIN_VALUE);
   check.numbers("image.background", 3, 0);

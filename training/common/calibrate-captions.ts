@@ -1,6 +1,9 @@
 // After export: measures per-exit costs in onnxruntime-node, logs every exit per generated token
-// on calibration scenes (seed 3, never trained or reported on), and fits the bundle's default
-// policy (BEEM-A) on that log. Usage: tsx calibrate.ts BUNDLE_DIR [--scenes 300] [--lambda 0.01]
+// on calibration images with the full-depth token as the label, and fits the bundle's default
+// policy (BEEM-A) on that log. The images: --images FILE (one path per line; the converters'
+// held-back images), or else --scenes N synthetic scenes of seed 3 (the demo model's calibration
+// scenes, never trained or reported on).
+// Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,16 +28,25 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     scenes: { type: "string", default: "300" },
+    images: { type: "string" },
     lambda: { type: "string", default: "0.01" },
   },
 });
 const dir = positionals[0];
-if (dir === undefined) throw new Error("Usage: calibrate.ts BUNDLE_DIR [--scenes N] [--lambda X]");
-const images = await Promise.all(
-  generateScenes(3, Number(values.scenes)).map((s) => renderScene(s)),
-);
+if (dir === undefined)
+  throw new Error(
+    "Usage: calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes N] [--lambda X]",
+  );
+const images: (Buffer | string)[] =
+  values.images === undefined
+    ? await Promise.all(generateScenes(3, Number(values.scenes)).map((s) => renderScene(s)))
+    : readFileSync(values.images, "utf8")
+        .split("\n")
+        .filter((line) => line.trim() !== "");
+const source =
+  values.images === undefined ? `${images.length} calibration scenes` : `${images.length} images`;
 
-// Costs: full-depth greedy steps on 30 scenes, each layer's step timed; the fixed part is the
+// Costs: full-depth greedy steps on 30 images, each layer's step timed; the fixed part is the
 // image work (decode, encoder) and the token embedding, per generated token.
 const model = await CaptionModel.load(dir);
 const L = model.numExits;
@@ -68,7 +80,7 @@ const manifestPath = join(dir, "manifest.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 manifest.costs = {
   unit: "ms",
-  measuredWith: `onnxruntime-node, 1 intra-op thread, batch 1, mean per generated token over ${steps} tokens of 30 calibration scenes (cross-attention keys/values included in each layer's first step)`,
+  measuredWith: `onnxruntime-node, 1 intra-op thread, batch 1, mean per generated token over ${steps} tokens of ${Math.min(30, images.length)} of the ${source} (cross-attention keys/values included in each layer's first step)`,
   fixed: round(fixedMs / steps),
   exits: layerMs.map((ms) => round(ms / steps)),
 };
@@ -96,6 +108,6 @@ manifest.calibrationLog = "calibration-exits.jsonl";
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
 const c = policy.calibration!;
 console.log(
-  `${samples.length} tokens of ${images.length} scenes: exit accuracies (agreement with the last exit) ${c.exitAccuracies.map((a) => a.toFixed(3)).join(", ")}; ` +
+  `${samples.length} tokens of ${source}: exit accuracies (agreement with the last exit) ${c.exitAccuracies.map((a) => a.toFixed(3)).join(", ")}; ` +
     `policy: agreement ${c.accuracy.toFixed(4)}, mean exit ${c.meanExitLayer.toFixed(2)}, counted speed-up ${c.countedSpeedup.toFixed(2)}x`,
 );
