@@ -195,7 +195,12 @@ describe.runIf(hasTorch)("pnpm convert:vit-gpt2 on tiny Hugging Face checkpoints
     change(dir);
     return dir;
   }
-  const editJson = (dir: string, file: string, edit: (v: Record<string, any>) => void) => {
+  /** config.json or tokenizer.json, as far as the cases below change them. */
+  type Doc = Record<string, unknown> & {
+    decoder: Record<string, unknown>;
+    model: { vocab: Record<string, number> };
+  };
+  const editJson = (dir: string, file: string, edit: (v: Doc) => void) => {
     const v = JSON.parse(readFileSync(join(dir, file), "utf8"));
     edit(v);
     writeFileSync(join(dir, file), JSON.stringify(v));
