@@ -115,11 +115,16 @@ def exit_logits(model, heads, i, hidden):
 
 
 @torch.no_grad()
-def greedy_captions(model, pixel_values, start, eos, max_new, batch=16):
-    """Full-depth greedy tokens (the reference implementation), in batches."""
+def greedy_captions(model, pixel_values, start, eos, max_new, batch=16, reference=False):
+    """Full-depth greedy tokens in batches: with caches, or the reference implementation's plain
+    recomputation (for golden.json: an independent check of the export)."""
+    decode = model.reference_greedy if reference else model.cached_greedy
     out = []
-    for s in range(0, pixel_values.shape[0], batch):
-        out += model.reference_greedy(pixel_values[s:s + batch], start, eos, max_new)
+    n = pixel_values.shape[0]
+    for s in range(0, n, batch):
+        out += decode(pixel_values[s:s + batch], start, eos, max_new)
+        if n > batch:
+            log(f"  captioned {len(out)}/{n} images")
     return out
 
 
@@ -150,37 +155,41 @@ def layer_states(model, states, ids):
     return out
 
 
-def distill(model, heads, pixel_values, captions, shortlist, start, eos, epochs, seed):
+def distill(model, heads, pixel_values, captions, shortlist, start, epochs, seed):
     """Trains the exit heads (model frozen) to match the last layer's distribution over the
-    shortlist on the images' own full-depth captions. Returns the steps per second."""
+    shortlist on the images' own full-depth captions, teacher forced. The frozen model runs once
+    per image (its layers' hidden states and the teacher's distribution are kept); the epochs
+    then train only the heads. Returns the rates of both phases."""
     torch.manual_seed(seed)
     ids = torch.tensor(shortlist)
-    rows = []
-    for i, cap in enumerate(captions):
-        seq = [start] + cap
-        rows.append((i, torch.tensor([seq])))
+    began = time.time()
+    features = []
+    with torch.no_grad():
+        for i, cap in enumerate(captions):
+            seq = torch.tensor([[start] + cap])
+            hidden = layer_states(model, model.encode(pixel_values[i:i + 1]), seq)
+            teacher = torch.softmax(model.final_logits(hidden[-1])[..., ids], dim=-1)
+            features.append((hidden[:-1], teacher))
+            if (i + 1) % 50 == 0:
+                log(f"  frozen model on {i + 1}/{len(captions)} images")
+    feature_seconds = time.time() - began
     opt = torch.optim.Adam(heads.parameters(), lr=1e-3)
     steps, began = 0, time.time()
     for epoch in range(epochs):
-        order = torch.randperm(len(rows)).tolist()
         total = 0.0
-        for r in order:
-            i, seq = rows[r]
-            with torch.no_grad():
-                states = model.encode(pixel_values[i:i + 1])
-                hidden = layer_states(model, states, seq)
-                teacher = torch.softmax(model.final_logits(hidden[-1])[..., ids], dim=-1)
+        for r in torch.randperm(len(features)).tolist():
+            hidden, teacher = features[r]
             loss = 0.0
-            for layer in range(len(hidden) - 1):
-                logp = torch.log_softmax(heads(layer, hidden[layer]), dim=-1)
-                loss = loss - (teacher * logp).sum(-1).mean()
+            for layer, h in enumerate(hidden):
+                loss = loss - (teacher * torch.log_softmax(heads(layer, h), dim=-1)).sum(-1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             steps += 1
             total += float(loss)
-        log(f"distillation epoch {epoch + 1}/{epochs}: mean loss {total / max(1, len(rows)):.4f}")
-    return steps / max(1e-9, time.time() - began)
+        log(f"distillation epoch {epoch + 1}/{epochs}: mean loss {total / max(1, len(features)):.4f}")
+    return {"featureImagesPerSecond": len(features) / max(1e-9, feature_seconds),
+            "stepsPerSecond": steps / max(1e-9, time.time() - began)}
 
 
 # Export -----------------------------------------------------------------------------------------
@@ -229,6 +238,17 @@ class Step(nn.Module):
     def forward(self, hidden, past_key, past_value, cross_key, cross_value):
         hidden, k, v = self.m.blocks[self.i](hidden, past_key, past_value, cross_key, cross_value)
         return hidden, k, v, exit_logits(self.m, self.heads, self.i, hidden)
+
+
+class Head(nn.Module):
+    """An exit head alone (for timing it against a layer): shortlist head 1, or the full one."""
+
+    def __init__(self, m, heads, full):
+        super().__init__()
+        self.m, self.heads, self.full = m, heads, full
+
+    def forward(self, hidden):
+        return self.m.final_logits(hidden) if self.full else self.heads(0, hidden)
 
 
 def export(module, args, path, inputs, outputs, axes):
@@ -294,6 +314,8 @@ def main():
     p.add_argument("--no-distill", action="store_true",
                    help="heads as initialised (the model's own final norm and embeddings); no images needed")
     p.add_argument("--id", default=None, help="the bundle's id (default: the --out folder's name)")
+    p.add_argument("--head-graphs", action="store_true",
+                   help="also export head_shortlist.onnx and head_full.onnx (the heads alone, for benchmarks)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.manual_seed(args.seed)
@@ -335,10 +357,9 @@ def main():
             prm.requires_grad_(False)
         n_cal = 0 if pixels is None else max(1, len(files) // 4)
         distil_rows = len(files) - n_cal
-        steps_per_second = None
+        rates = None
         if not args.no_distill and distil_rows > 0:
-            steps_per_second = distill(model, heads, pixels[n_cal:], captions[n_cal:], shortlist, start, eos,
-                                       args.epochs, args.seed)
+            rates = distill(model, heads, pixels[n_cal:], captions[n_cal:], shortlist, start, args.epochs, args.seed)
         heads.eval()
         parent = os.path.dirname(out) or "."
         os.makedirs(parent, exist_ok=True)
@@ -347,14 +368,19 @@ def main():
         dims = export_graphs(model, heads, config, tmp)
         for name in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(args.hf, name), os.path.join(tmp, name))
+        if args.head_graphs:
+            h = torch.randn(2, 1, dec["n_embd"])
+            for name, full in (("head_shortlist.onnx", False), ("head_full.onnx", True)):
+                export(Head(model, heads, full), (h,), os.path.join(tmp, name), ["hidden"], ["logits"],
+                       {"hidden": {0: "batch"}, "logits": {0: "batch"}})
         with open(os.path.join(tmp, "shortlist.json"), "w") as f:
             json.dump(shortlist, f)
         golden = {}
         if pixels is not None:
-            g = list(range(min(args.golden, len(files))))
+            g = min(args.golden, len(files))
             golden = {"source": "the reference implementation (hf_model.py), greedy, full depth, no caches",
-                      "images": [os.path.basename(files[i]) for i in g],
-                      "tokens": [captions[i] for i in g]}
+                      "images": [os.path.basename(f) for f in files[:g]],
+                      "tokens": greedy_captions(model, pixels[:g], start, eos, max_length - 1, reference=True)}
             with open(os.path.join(tmp, "golden.json"), "w") as f:
                 json.dump(golden, f)
         counted = macs(config, k)
@@ -375,11 +401,12 @@ def main():
                 "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx",
                             **({"shortlist": "shortlist.json"} if n < L else {})} for n in range(1, L + 1)],
             },
+            **({"benchmarkGraphs": {"shortlistHead": "head_shortlist.onnx", "fullHead": "head_full.onnx"}}
+               if args.head_graphs else {}),
             "conversion": {
                 "from": os.path.basename(os.path.abspath(args.hf)),
                 "shortlist": k, "images": len(files), "calibrationImages": n_cal,
-                "distillation": None if args.no_distill else {"epochs": args.epochs, "images": distil_rows,
-                                                             "stepsPerSecond": steps_per_second},
+                "distillation": None if args.no_distill else {"epochs": args.epochs, "images": distil_rows, **(rates or {})},
                 "multiplyAdds": counted,
             },
         }

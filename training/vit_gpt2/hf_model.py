@@ -287,6 +287,35 @@ class VisionEncoderDecoder(nn.Module):
         return self.decoder.lm_head(self.decoder.transformer.ln_f(hidden))
 
     @torch.no_grad()
+    def cached_greedy(self, pixel_values, start_id, eos_id, max_new_tokens):
+        """Full-depth greedy decoding one position at a time with each layer's keys/values kept
+        (as the runtime decodes): the same tokens as reference_greedy, far faster."""
+        states = self.encode(pixel_values)
+        cross = [block.crossattention.keys_values(states) for block in self.blocks]
+        b = pixel_values.shape[0]
+        heads = self.blocks[0].attn.heads
+        d = self.decoder.transformer.wte.weight.shape[1]
+        past = [(states.new_zeros(b, heads, 0, d // heads),) * 2 for _ in self.blocks]
+        token = torch.full((b, 1), start_id, dtype=torch.long)
+        done = torch.zeros(b, dtype=torch.bool)
+        out = [[] for _ in range(b)]
+        for position in range(max_new_tokens):
+            h = self.embed(token, torch.full((b, 1), position, dtype=torch.long))
+            for i, block in enumerate(self.blocks):
+                h, k, v = block(h, past[i][0], past[i][1], *cross[i])
+                past[i] = (k, v)
+            token = self.final_logits(h[:, -1]).argmax(-1, keepdim=True)
+            for r in range(b):
+                if not done[r]:
+                    if int(token[r, 0]) == eos_id:
+                        done[r] = True
+                    else:
+                        out[r].append(int(token[r, 0]))
+            if bool(done.all()):
+                break
+        return out
+
+    @torch.no_grad()
     def reference_greedy(self, pixel_values, start_id, eos_id, max_new_tokens):
         """Full-depth greedy decoding the plain way: the whole prefix through every layer at
         every step, no caches (an independent check of the cached, per-layer export)."""

@@ -86,6 +86,8 @@ def main():
     p.add_argument("--vocab-size", type=int, default=None,
                    help="pad the tokenizer with unused tokens up to this size (for real-sized vocabularies)")
     p.add_argument("--scale", type=float, default=0.2, help="standard deviation of the random weights")
+    p.add_argument("--encoder-inner", type=int, default=None)
+    p.add_argument("--max-length", type=int, default=16, help="generation_config.json's max_length")
     args = p.parse_args()
     torch.manual_seed(args.seed)
     tokenizer, vocab_size, end = byte_level_bpe(WORDS)
@@ -103,7 +105,7 @@ def main():
     encoder = {
         "model_type": "vit", "architectures": ["ViTModel"], "hidden_size": enc_width,
         "num_hidden_layers": args.encoder_layers, "num_attention_heads": args.encoder_heads or args.heads,
-        "intermediate_size": 4 * enc_width, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+        "intermediate_size": args.encoder_inner or 4 * enc_width, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
         "attention_probs_dropout_prob": 0.0, "initializer_range": 0.02, "layer_norm_eps": 1e-12,
         "image_size": args.image, "patch_size": args.patch, "num_channels": 3, "qkv_bias": True,
         "encoder_stride": args.patch, "is_decoder": False, "add_cross_attention": False,
@@ -153,7 +155,7 @@ def main():
                                      "resample": 2, "rescale_factor": 1 / 255,
                                      "size": {"height": args.image, "width": args.image}},
         "generation_config.json": {"bos_token_id": end, "decoder_start_token_id": end, "eos_token_id": end,
-                                   "pad_token_id": end, "max_length": 16, "transformers_version": "4.36.2"},
+                                   "pad_token_id": end, "max_length": args.max_length, "transformers_version": "4.36.2"},
     }
     for name, value in files.items():
         with open(os.path.join(args.out, name), "w") as f:

@@ -5,7 +5,8 @@ import { numberOption, oneOf, openUnitOption } from "./args.js";
 import { readPolicy } from "./files.js";
 import { UsageError } from "./cli-error.js";
 
-const REPO_ROOT = resolve(import.meta.dirname, "../../..");
+/** The repository (the training scripts some commands run live there). */
+export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 
 /** The bundled SST-2 model, or $BEEM_TEXT_MODEL. */
 export function defaultTextModel(): string {

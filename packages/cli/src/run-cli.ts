@@ -14,6 +14,7 @@ import { scoreCommand } from "./commands/score.js";
 import { captionCommand } from "./commands/caption.js";
 import { captionEvalCommand } from "./commands/caption-eval.js";
 import { captionSweepCommand } from "./commands/caption-sweep.js";
+import { benchScaleCommand } from "./commands/bench-scale.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   captionCommand,
   captionEvalCommand,
   captionSweepCommand,
+  benchScaleCommand,
 ];
 
 function help(commands: readonly Command[]): string {

@@ -1,0 +1,88 @@
+// beem bench-scale on its small preset: a random Hugging Face checkpoint built and converted in
+// a temporary cache, then timed (the figures' relations are checked, not their values).
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { beem, scratchDir } from "./run-beem.js";
+
+const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
+const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx, PIL"]).status === 0;
+if (!hasTorch) {
+  const message = `${PYTHON} has no torch, onnx or PIL`;
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(`SKIPPED beem bench-scale tests: ${message}`);
+}
+
+describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
+  const dir = scratchDir();
+  const cache = mkdtempSync(join(tmpdir(), "beem-bench-cache-"));
+  afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+  it("builds, converts and times a random checkpoint, every figure paired with full depth", async () => {
+    const started = Date.now();
+    const r = await beem(["bench-scale", "--preset", "small", "--cache", cache, "--json"], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ preset: "small", layers: 4, images: 4 });
+    expect(report.exits.map((e: { layer: number }) => e.layer)).toEqual([1, 2, 3]);
+    // Counted: full depth is 4 layers and the full head; an exit at k runs k layers with their
+    // shortlist heads. Deeper exits count less.
+    const counted = report.exits.map((e: { countedSpeedup: number }) => e.countedSpeedup);
+    expect(counted[0]).toBeCloseTo(counted[1] * 2, 9);
+    expect(counted[0]).toBeCloseTo(counted[2] * 3, 9);
+    for (const e of report.exits) {
+      expect(e.tokens).toBe(report.tokensPerImage * 4);
+      for (const key of ["decoderMs", "decoderSpeedup", "endToEndSpeedup"])
+        expect(Number.isFinite(e[key]) && e[key] > 0, key).toBe(true);
+    }
+    expect(report.layerMs).toBeCloseTo(report.stepMs - report.shortlistHeadMs, 9);
+    expect(report.shortlistHeadShare).toBeCloseTo(report.shortlistHeadMs / report.layerMs, 9);
+    expect(report.batch).toMatchObject({ size: 4, exitLayer: 2 });
+    expect(report.peakRssMb).toBeGreaterThan(50);
+    // The second run finds the bundle in the cache.
+    const again = await beem(
+      ["bench-scale", "--preset", "small", "--cache", cache, "--repeats", "1", "--images", "2"],
+      dir,
+    );
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/converting/);
+    expect(again.stdout).toMatch(/shortlist head .* of a layer/);
+  });
+
+  it.each([
+    [
+      ["--preset", "huge"],
+      /Expected --preset to be one of "vit-gpt2", "small" but received "huge"/,
+    ],
+    [
+      ["--preset", "small", "--exit-layers", "4"],
+      /--exit-layers to hold layers from 1 to 3 but received 4/,
+    ],
+    [
+      ["--preset", "small", "--exit-layers", "0,2"],
+      /--exit-layers to hold layers from 1 to 3 but received 0/,
+    ],
+  ])("refuses %j naming the option", async (args, message) => {
+    const r = await beem(["bench-scale", ...args, "--cache", cache], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it.runIf(process.getuid?.() !== 0)("refuses a cache folder it cannot write", async () => {
+    const locked = join(cache, "locked");
+    mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    const r = await beem(["bench-scale", "--preset", "small", "--cache", join(locked, "x")], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--cache .*: cannot write there/);
+  });
+
+  it("refuses a cache path that is a file", async () => {
+    const r = await beem(["bench-scale", "--preset", "small", "--cache", "/dev/null/cache"], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--cache \/dev\/null\/cache: cannot write there/);
+  });
+});
