@@ -15,18 +15,8 @@ import sys
 import torch
 from torch import nn
 
+from convert import Encoder, export
 from hf_io import ConvertError, load_model, read_side_files
-
-OPSET = 17
-
-
-class Encoder(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, pixel_values):
-        return self.m.encode(pixel_values)
 
 
 class MergedDecoder(nn.Module):
@@ -67,22 +57,18 @@ def main():
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     px = torch.randn(1, 3, enc["image_size"], enc["image_size"])
     states = model.encode(px).detach()
-    with torch.enable_grad():
-        torch.onnx.export(Encoder(model).eval(), (px,), os.path.join(args.out, "onnx", "encoder_model.onnx"),
-                          input_names=["pixel_values"], output_names=["last_hidden_state"],
-                          dynamic_axes={"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}},
-                          opset_version=OPSET)
-        past_names = [f"past_key_values.{i}.{kind}" for i in range(L) for kind in ("key", "value")]
-        present_names = [f"present.{i}.{kind}" for i in range(L) for kind in ("key", "value")]
-        pasts = tuple(torch.randn(1, H, 2, D // H) for _ in past_names)
-        axes = {"input_ids": {0: "batch", 1: "steps"}, "encoder_hidden_states": {0: "batch"},
-                "logits": {0: "batch", 1: "steps"}}
-        axes.update({n: {0: "batch", 2: "past"} for n in past_names})
-        axes.update({n: {0: "batch", 2: "total"} for n in present_names})
-        torch.onnx.export(MergedDecoder(model).eval(), (torch.tensor([[5]]), states, *pasts),
-                          os.path.join(args.out, "onnx", "decoder_model_merged.onnx"),
-                          input_names=["input_ids", "encoder_hidden_states", *past_names],
-                          output_names=["logits", *present_names], dynamic_axes=axes, opset_version=OPSET)
+    export(Encoder(model), (px,), os.path.join(args.out, "onnx", "encoder_model.onnx"), ["pixel_values"],
+           ["last_hidden_state"], {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    past_names = [f"past_key_values.{i}.{kind}" for i in range(L) for kind in ("key", "value")]
+    present_names = [f"present.{i}.{kind}" for i in range(L) for kind in ("key", "value")]
+    pasts = tuple(torch.randn(1, H, 2, D // H) for _ in past_names)
+    axes = {"input_ids": {0: "batch", 1: "steps"}, "encoder_hidden_states": {0: "batch"},
+            "logits": {0: "batch", 1: "steps"}}
+    axes.update({n: {0: "batch", 2: "past"} for n in past_names})
+    axes.update({n: {0: "batch", 2: "total"} for n in present_names})
+    export(MergedDecoder(model), (torch.tensor([[5]]), states, *pasts),
+           os.path.join(args.out, "onnx", "decoder_model_merged.onnx"),
+           ["input_ids", "encoder_hidden_states", *past_names], ["logits", *present_names], axes)
     for name in ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
                  "tokenizer_config.json"):
         src = os.path.join(args.hf, name)
