@@ -5,7 +5,7 @@
 // never goes unnoticed.
 import { CALIBRATION_RULES } from "@beem-ts/core";
 import { z } from "zod";
-import { HttpError, type ErrorCode } from "./errors.js";
+import { HttpError } from "./errors.js";
 
 /** A parsed object's optional members without `| undefined` (zod leaves absent keys out). */
 type Given<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
@@ -140,8 +140,6 @@ function shown(value: unknown): string {
 function parseWith<S extends z.ZodType>(
   schema: S,
   fields: Record<string, unknown>,
-  code: (path: readonly PropertyKey[], issue: z.core.$ZodIssue) => ErrorCode = () =>
-    "INVALID_OPTION",
 ): Given<z.output<S>> {
   const result = schema.safeParse(fields);
   if (result.success) return result.data as Given<z.output<S>>;
@@ -157,14 +155,14 @@ function parseWith<S extends z.ZodType>(
     );
   }
   if (typeof key !== "string" || issue.code === "custom")
-    throw new HttpError(code(issue.path, issue), issue.message);
+    throw new HttpError("INVALID_OPTION", issue.message);
   const value = fields[key];
   if (Array.isArray(value) && issue.path.length === 1)
     throw new HttpError("INVALID_OPTION", `Expected ${key} to be given once`);
   const properties = z.toJSONSchema(schema, { io: "output" }).properties as
     Record<string, Record<string, unknown>> | undefined;
   throw new HttpError(
-    code(issue.path, issue),
+    "INVALID_OPTION",
     `Expected ${key} to be ${expected(properties?.[key])} but received ${shown(value)}`,
   );
 }
