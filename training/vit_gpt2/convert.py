@@ -326,6 +326,10 @@ def main():
             raise ConvertError(f"--shortlist {args.shortlist}: give at least 2 tokens")
         if args.images is None and not args.no_distill:
             raise ConvertError("give --images DIR (unlabelled images to distil the exit heads on), or --no-distill")
+        parent = os.path.dirname(out) or "."
+        os.makedirs(parent, exist_ok=True)
+        if not os.access(parent, os.W_OK):
+            raise ConvertError(f"{parent}: cannot write there (--out)")
         model, config = load_model(args.hf)
         tokenizer, tconfig, pre, generation = read_side_files(args.hf, config)
         dec, enc = config["decoder"], config["encoder"]
@@ -361,8 +365,6 @@ def main():
         if not args.no_distill and distil_rows > 0:
             rates = distill(model, heads, pixels[n_cal:], captions[n_cal:], shortlist, start, args.epochs, args.seed)
         heads.eval()
-        parent = os.path.dirname(out) or "."
-        os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.converting-", dir=parent)
         log(f"exporting to {tmp}")
         dims = export_graphs(model, heads, config, tmp)
@@ -438,6 +440,9 @@ def main():
             f"the full head is {counted['fullHead'] / counted['layer']:.1%})")
     except (ConvertError, BundleError) as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as error:  # an output folder that cannot be written, a full disk
+        print(f"error: {error.filename or out}: {error.strerror or error}", file=sys.stderr)
         sys.exit(1)
     finally:
         if tmp is not None:
