@@ -16,9 +16,11 @@ export function createProgress(label: string, options: { enabled?: boolean } = {
       const width = 30;
       const fraction = total === 0 ? 1 : done / total;
       const filled = Math.round(fraction * width);
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const elapsed = (Date.now() - started) / 1000;
+      const rate = elapsed > 0 ? done / elapsed : 0;
+      const eta = rate > 0 && done < total ? ` ETA ${Math.ceil((total - done) / rate)}s` : "";
       stream.write(
-        `\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${seconds}s`,
+        `\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${elapsed.toFixed(1)}s ${rate.toFixed(1)}/s${eta}  `,
       );
       drawn = true;
     },

@@ -11,9 +11,17 @@ import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import type { Command, CommandIo } from "../command.js";
+import { expandImagePaths } from "../image-files.js";
+import { createProgress } from "../progress.js";
+import { openResults } from "../results-file.js";
 
-const usage = `Usage: beem caption IMAGE [IMAGE ...] [--json] [--stream] [--beams N] [--batch N] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
-  Captions images, deciding per generated token at which decoder layer to stop.
+const usage = `Usage: beem caption IMAGE_OR_FOLDER [...] [--out FILE.jsonl [--resume]] [--json] [--stream] [--beams N] [--batch N] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
+  Captions images, deciding per generated token at which decoder layer to stop. Folders are
+  walked for image files (symbolic links leaving the folder are not followed).
+  --out FILE      write one JSON line per image to FILE as each is done (image, caption, tokens
+                  with exit layers, timings, model, policy; an unreadable image as a line with
+                  its error), with a progress bar on a terminal
+  --resume        with --out: skip the images already in FILE and carry on (after an interruption)
   --json          one JSON object per image (caption, tokens with exit layers, timings)
   --stream        print tokens as they are decided, each with its exit layer
   --beams N       beam search with N beams (default 1: greedy; at most ${MAX_BEAMS})
@@ -53,10 +61,16 @@ export const captionCommand: Command = {
         batch: { type: "string" },
         "max-tokens": { type: "string" },
         model: { type: "string" },
+        out: { type: "string" },
+        resume: { type: "boolean" },
       },
       usage,
     );
     if (positionals.length === 0) throw new UsageError(`Give at least one image\n${usage}`);
+    if (values.resume === true && values.out === undefined)
+      throw new UsageError("--resume carries on an --out file; give --out FILE");
+    if (values.out !== undefined && values.stream === true)
+      throw new UsageError("--stream prints tokens as they come; drop it with --out");
     const beams = integerOption(values.beams, "--beams", 1, 1, MAX_BEAMS);
     const batch = integerOption(values.batch, "--batch", 1, 1);
     if (values.stream === true && batch > 1)
@@ -68,11 +82,41 @@ export const captionCommand: Command = {
         maxTokens: numberOption(values["max-tokens"], "--max-tokens", 0, 1),
       }),
     };
+    const results =
+      values.out === undefined ? undefined : openResults(values.out, values.resume === true);
+    const all = expandImagePaths(positionals);
+    const images = results === undefined ? all : all.filter((image) => !results.done.has(image));
     const captioner = await Captioner.load(values.model ?? defaultCaptionModel());
+    const policy = await captioner.policyFor(options);
+    const model = captioner.model.manifest.id;
+    const progress = createProgress("caption", {
+      enabled: results !== undefined && process.stderr.isTTY === true,
+    });
+    let done = 0;
     const failed: string[] = [];
     const report = (image: string, error: BeemError) => {
       failed.push(image);
       io.stderr(`beem caption: ${image}: error [${error.code}]: ${error.message}\n`);
+      results?.write({ image, error: { code: error.code, message: error.message } });
+    };
+    const emit = (image: string, r: CaptionResult) => {
+      if (results === undefined) print(io, image, r, values.json === true, captioner.numExits);
+      else
+        results.write({
+          image,
+          text: r.text,
+          tokens: r.tokens.map((t) => ({
+            text: t.text,
+            id: t.id,
+            exitLayer: t.exitLayer,
+            confidence: t.confidence,
+          })),
+          exitLayers: r.exitLayers,
+          meanExitLayer: r.meanExitLayer,
+          timings: r.timings,
+          model,
+          policy: { rule: policy.rule, lambda: policy.lambda ?? null },
+        });
     };
     // The next group's images are decoded (sharp, off the main thread) while the current group
     // goes through the model.
@@ -91,9 +135,8 @@ export const captionCommand: Command = {
       );
     let upcoming: Promise<Prepared[]> | undefined;
     try {
-      const L = captioner.numExits;
-      for (let start = 0; start < positionals.length; start += batch) {
-        const group = positionals.slice(start, start + batch);
+      for (let start = 0; start < images.length; start += batch) {
+        const group = images.slice(start, start + batch);
         if (values.stream === true) {
           const image = group[0]!;
           try {
@@ -110,7 +153,7 @@ export const captionCommand: Command = {
           continue;
         }
         const prepared = await (upcoming ?? prepare(group));
-        const following = positionals.slice(start + batch, start + 2 * batch);
+        const following = images.slice(start + batch, start + 2 * batch);
         upcoming = following.length > 0 ? prepare(following) : undefined;
         upcoming?.catch(() => undefined); // awaited (and thrown) on the next round
         const ready = prepared.flatMap((p) => (p.ok ? [p.image] : []));
@@ -121,19 +164,29 @@ export const captionCommand: Command = {
               ? [{ ok: true, result: await captioner.caption(ready[0]!, options) }]
               : await captioner.captionBatch(ready, options);
         let next = 0;
-        const results = prepared.map((p): BatchCaption => (p.ok ? captions[next++]! : p));
-        results.forEach((r, i) => {
-          if (r.ok) print(io, group[i]!, r.result, values.json === true, L);
+        const outcomes = prepared.map((p): BatchCaption => (p.ok ? captions[next++]! : p));
+        outcomes.forEach((r, i) => {
+          if (r.ok) emit(group[i]!, r.result);
           else report(group[i]!, r.error);
         });
+        done += group.length;
+        progress.update(done, images.length);
       }
     } finally {
+      progress.finish();
+      results?.close();
       await captioner.dispose();
     }
+    if (results !== undefined)
+      io.stderr(
+        `beem caption: ${images.length} images captioned into ${values.out}` +
+          (images.length < all.length ? ` (${all.length - images.length} already there)` : "") +
+          "\n",
+      );
     if (failed.length > 0) {
       throw new BeemError(
         "IMAGES_FAILED",
-        `${failed.length} of ${positionals.length} images could not be captioned`,
+        `${failed.length} of ${images.length} images could not be captioned`,
       );
     }
   },
