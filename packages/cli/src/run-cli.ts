@@ -15,6 +15,7 @@ import { captionCommand } from "./commands/caption.js";
 import { captionEvalCommand } from "./commands/caption-eval.js";
 import { captionSweepCommand } from "./commands/caption-sweep.js";
 import { benchScaleCommand } from "./commands/bench-scale.js";
+import { jobsCommand } from "./commands/jobs.js";
 
 export const COMMANDS: readonly Command[] = [
   calibrateCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   captionEvalCommand,
   captionSweepCommand,
   benchScaleCommand,
+  jobsCommand,
 ];
 
 function help(commands: readonly Command[]): string {

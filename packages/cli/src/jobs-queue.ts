@@ -1,0 +1,78 @@
+// What the `beem jobs` commands share: the Redis connection (failing fast, naming --redis), the
+// queue, and the keys the results live under. A result is keyed by the job id, which is the
+// image's content hash: a job retried after a worker died writes the same key again, so no
+// image ever has two results.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { UsageError } from "./cli-error.js";
+
+const QUEUE_NAME = /^[\w.-]{1,64}$/;
+
+export function checkQueueName(name: string | undefined): string {
+  if (name === undefined || !QUEUE_NAME.test(name))
+    throw new UsageError(
+      `Expected --queue to be 1-64 letters, digits, ".", "-" or "_" but received ${JSON.stringify(name)}`,
+    );
+  return name;
+}
+
+/** A connection to the Redis at `url`, ready, or a usage error naming --redis. */
+export async function connect(url: string | undefined): Promise<Redis> {
+  if (url === undefined) throw new UsageError("Give --redis URL (e.g. redis://127.0.0.1:6379)");
+  let redis: Redis;
+  try {
+    redis = new Redis(url, {
+      maxRetriesPerRequest: null, // what BullMQ's workers need
+      lazyConnect: true,
+      retryStrategy: (times) => (times > 20 ? null : Math.min(times * 200, 2000)),
+    });
+  } catch (cause) {
+    throw new UsageError(`--redis ${url}: not a Redis URL (${(cause as Error).message})`);
+  }
+  redis.on("error", () => undefined); // reported by connect() or by the command that fails
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("no answer within 5 s")), 5000).unref(),
+      ),
+    ]);
+  } catch (cause) {
+    redis.disconnect();
+    throw new UsageError(`--redis ${url}: cannot connect (${(cause as Error).message})`);
+  }
+  return redis;
+}
+
+export interface ImageJob {
+  /** The image's path as it was added (relative ones resolve against the worker's --root). */
+  readonly image: string;
+}
+
+export function openQueue(name: string, redis: Redis): Queue<ImageJob> {
+  return new Queue<ImageJob>(name, { connection: redis });
+}
+
+/** Hash of the image's content (the job id and the result's key); of its path if unreadable. */
+export async function imageKey(path: string): Promise<string> {
+  try {
+    return (
+      "img-" +
+      createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex")
+        .slice(0, 40)
+    );
+  } catch {
+    return "path-" + createHash("sha256").update(path).digest("hex").slice(0, 40);
+  }
+}
+
+export const keys = (queue: string) => ({
+  /** Hash: job id -> result JSON. */
+  results: `beem:${queue}:results`,
+  /** Sorted set: job id by the time it finished (for the rate). */
+  finished: `beem:${queue}:finished`,
+});
