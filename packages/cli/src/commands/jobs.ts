@@ -17,15 +17,17 @@ import {
 } from "../jobs-queue.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { readFile } from "node:fs/promises";
+import sharp from "sharp";
 
 const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME [options]
   Captions a collection through a BullMQ queue on Redis that workers on many machines consume.
   beem jobs add --redis URL --queue NAME PATHS... | --list FILE
       queue images (folders walked); --list: one path per line, relative to a root every
       worker sees (workers resolve them with --root)
-  beem jobs work --redis URL --queue NAME [--concurrency 4] [--root DIR] [policy options] [--model DIR]
+  beem jobs work --redis URL --queue NAME [--concurrency 4] [--threads 1] [--root DIR] [policy options] [--model DIR]
       caption queued images until stopped (SIGTERM: the jobs in hand finish, no new one is
-      taken); the jobs a worker holds are captioned as one batch
+      taken); the jobs a worker holds are captioned as one batch; --threads: cores one worker
+      uses (image decoding and the encoder; default 1: run one worker per core)
   beem jobs status --redis URL --queue NAME [--json]
       waiting, active, done, failed, and images per second over the last minute
   beem jobs results --redis URL --queue NAME --out FILE.jsonl
@@ -134,8 +136,13 @@ async function work(
   const root = resolve((values.root as string | undefined) ?? ".");
   const choice = await policyChoice(values as Parameters<typeof policyChoice>[0]);
   const redis = await connect(url);
+  // One core per worker: the encoder on one thread and sharp on one (per-layer graphs already
+  // run on one), so that N workers on an N-core machine do not fight over cores.
+  const threads = integerOption(values.threads as string | undefined, "--threads", 1, 1, 64);
+  sharp.concurrency(threads);
   const captioner = await Captioner.load(
     (values.model as string | undefined) ?? defaultCaptionModel(),
+    { encoderThreads: threads },
   );
   const policy = await captioner.policyFor(choice);
   const model = captioner.model.manifest.id;
@@ -301,6 +308,7 @@ export const jobsCommand: Command = {
         root: { type: "string" },
         concurrency: { type: "string" },
         "lock-ms": { type: "string" },
+        threads: { type: "string" },
         model: { type: "string" },
         out: { type: "string" },
         json: { type: "boolean" },
