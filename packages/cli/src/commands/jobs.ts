@@ -24,7 +24,7 @@ const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME
   beem jobs add --redis URL --queue NAME PATHS... | --list FILE
       queue images (folders walked); --list: one path per line, relative to a root every
       worker sees (workers resolve them with --root)
-  beem jobs work --redis URL --queue NAME [--concurrency 4] [--threads 1] [--root DIR] [policy options] [--model DIR]
+  beem jobs work --redis URL --queue NAME [--concurrency 8] [--threads 1] [--root DIR] [policy options] [--model DIR]
       caption queued images until stopped (SIGTERM: the jobs in hand finish, no new one is
       taken); the jobs a worker holds are captioned as one batch; --threads: cores one worker
       uses (image decoding and the encoder; default 1: run one worker per core)
@@ -64,22 +64,47 @@ async function add(io: CommandIo, queueName: string, url: string, paths: string[
   const redis = await connect(url);
   const queue = openQueue(queueName, redis);
   try {
-    const jobs = await Promise.all(
-      images.map(async (image) => ({
-        name: "caption",
-        data: { image },
-        opts: {
-          jobId: await imageKey(isAbsolute(image) ? image : join(root, image)),
-          attempts: ATTEMPTS,
-          backoff: { type: "exponential", delay: 1000 },
-          removeOnComplete: true,
-          removeOnFail: false,
-        },
-      })),
-    );
-    // One bulk add: all of them or none.
-    await queue.addBulk(jobs);
-    io.stderr(`beem jobs: queued ${jobs.length} images on ${queueName}\n`);
+    // In chunks: each chunk's images are hashed a few at a time (never all in memory) and
+    // added in one bulk call, all of its jobs or none; a failure says exactly how far it got.
+    const CHUNK = 1000;
+    let added = 0;
+    for (let start = 0; start < images.length; start += CHUNK) {
+      const chunk = images.slice(start, start + CHUNK);
+      const ids: string[] = [];
+      for (let i = 0; i < chunk.length; i += 16)
+        ids.push(
+          ...(await Promise.all(
+            chunk
+              .slice(i, i + 16)
+              .map((image) => imageKey(isAbsolute(image) ? image : join(root, image))),
+          )),
+        );
+      try {
+        await queue.addBulk(
+          chunk.map((image, i) => ({
+            name: "caption",
+            data: { image },
+            opts: {
+              jobId: ids[i]!,
+              attempts: ATTEMPTS,
+              backoff: { type: "exponential", delay: 1000 },
+              removeOnComplete: true,
+              removeOnFail: false,
+            },
+          })),
+        );
+      } catch (cause) {
+        throw new BeemError(
+          "WRITE_FAILED",
+          `queued the first ${added} of ${images.length} images` +
+            (added > 0 ? ` (through ${images[added - 1]})` : "") +
+            `, then Redis refused the next ${chunk.length}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      added += chunk.length;
+    }
+    io.stderr(`beem jobs: queued ${added} images on ${queueName}\n`);
   } finally {
     await queue.close();
     redis.disconnect();
@@ -128,7 +153,7 @@ async function work(
   const concurrency = integerOption(
     values.concurrency as string | undefined,
     "--concurrency",
-    4,
+    8,
     1,
     64,
   );
