@@ -4,15 +4,18 @@
 // image ever has two results.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { isAbsolute, relative, resolve } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { BeemError } from "@beem-ts/core";
 import { UsageError } from "./cli-error.js";
 
 const QUEUE_NAME = /^[\w.-]{1,64}$/;
 
 export function checkQueueName(name: string | undefined): string {
   if (name === undefined || !QUEUE_NAME.test(name))
-    throw new UsageError(
+    throw new BeemError(
+      "INVALID_ARGUMENT",
       `Expected --queue to be 1-64 letters, digits, ".", "-" or "_" but received ${JSON.stringify(name)}`,
     );
   return name;
@@ -29,7 +32,10 @@ export async function connect(url: string | undefined): Promise<Redis> {
       retryStrategy: (times) => (times > 20 ? null : Math.min(times * 200, 2000)),
     });
   } catch (cause) {
-    throw new UsageError(`--redis ${url}: not a Redis URL (${(cause as Error).message})`);
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `--redis ${url}: not a Redis URL (${(cause as Error).message})`,
+    );
   }
   redis.on("error", () => undefined); // reported by connect() or by the command that fails
   try {
@@ -41,7 +47,10 @@ export async function connect(url: string | undefined): Promise<Redis> {
     ]);
   } catch (cause) {
     redis.disconnect();
-    throw new UsageError(`--redis ${url}: cannot connect (${(cause as Error).message})`);
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `--redis ${url}: cannot connect (${(cause as Error).message})`,
+    );
   }
   return redis;
 }
@@ -76,3 +85,12 @@ export const keys = (queue: string) => ({
   /** Sorted set: job id by the time it finished (for the rate). */
   finished: `beem:${queue}:finished`,
 });
+
+/** `path` resolved against `root`, refused (naming it) when it leads outside the root. */
+export function insideRoot(root: string, path: string): string {
+  const full = resolve(root, path);
+  const rel = relative(root, full);
+  if (rel.startsWith("..") || isAbsolute(rel))
+    throw new BeemError("INVALID_INPUT", `${path}: outside the root ${root}`);
+  return full;
+}

@@ -207,17 +207,33 @@ describe.runIf(hasRedis && existsSync(MODEL))(
       expect(s.waiting + s.done).toBe(200);
     }, 120_000);
 
-    it("refuses a Redis it cannot reach and a bad queue name, naming the option", async () => {
+    it("refuses an unreachable Redis, a bad queue name, a path outside the root and a missing list", async () => {
       const port = await freePort();
       const down = await beem(
         ["jobs", "status", "--redis", `redis://127.0.0.1:${port}`, "--queue", "q"],
         dir,
       );
-      expect(down.status).toBe(2);
+      expect(down.status).toBe(1);
       expect(down.stderr).toMatch(/--redis redis:\/\/127\.0\.0\.1:\d+: cannot connect/);
       const bad = await beem(["jobs", "status", "--redis", url, "--queue", "a b"], dir);
-      expect(bad.status).toBe(2);
+      expect(bad.status).toBe(1);
       expect(bad.stderr).toMatch(/Expected --queue to be/);
+      // A list with a path leading out of its root: nothing queued.
+      writeFileSync(join(dir, "list.txt"), "images/scene-1000-0.png\n../../etc/passwd\n");
+      const add = (list: string) =>
+        beem(["jobs", "add", "--redis", url, "--queue", "listed", "--list", join(dir, list)], dir);
+      const outside = await add("list.txt");
+      expect(outside.status).toBe(1);
+      expect(outside.stderr).toMatch(/\.\.\/\.\.\/etc\/passwd: outside the root/);
+      expect(await status("listed")).toMatchObject({ waiting: 0, done: 0, failed: 0 });
+      const missing = await add("nope.txt");
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/nope\.txt: cannot read the list/);
+      // A good list, relative to its folder.
+      writeFileSync(join(dir, "list.txt"), "images/scene-1000-0.png\nimages/scene-1000-1.png\n");
+      const good = await add("list.txt");
+      expect(good.status, good.stderr).toBe(0);
+      expect(await status("listed")).toMatchObject({ waiting: 2 });
     }, 60_000);
   },
 );

@@ -11,6 +11,7 @@ import {
   checkQueueName,
   connect,
   imageKey,
+  insideRoot,
   keys,
   openQueue,
   type ImageJob,
@@ -21,9 +22,10 @@ import sharp from "sharp";
 
 const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME [options]
   Captions a collection through a BullMQ queue on Redis that workers on many machines consume.
-  beem jobs add --redis URL --queue NAME PATHS... | --list FILE
+  beem jobs add --redis URL --queue NAME PATHS... | --list FILE [--root DIR]
       queue images (folders walked); --list: one path per line, relative to a root every
-      worker sees (workers resolve them with --root)
+      worker sees (--root, default the list's folder; workers resolve them with their --root);
+      a listed path leading outside the root is refused and nothing is queued
   beem jobs work --redis URL --queue NAME [--concurrency 8] [--threads 1] [--root DIR] [policy options] [--model DIR]
       caption queued images until stopped (SIGTERM: the jobs in hand finish, no new one is
       taken); the jobs a worker holds are captioned as one batch; --threads: cores one worker
@@ -38,7 +40,14 @@ ${POLICY_USAGE}
 
 const ATTEMPTS = 3;
 
-async function add(io: CommandIo, queueName: string, url: string, paths: string[], list?: string) {
+async function add(
+  io: CommandIo,
+  queueName: string,
+  url: string,
+  paths: string[],
+  list?: string,
+  listRoot?: string,
+) {
   let images: string[];
   let root = ".";
   if (list !== undefined) {
@@ -56,7 +65,9 @@ async function add(io: CommandIo, queueName: string, url: string, paths: string[
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l !== "");
-    root = resolve(list, "..");
+    root = resolve(listRoot ?? resolve(list, ".."));
+    // Every listed path must stay inside the root the workers resolve it against.
+    for (const image of images) insideRoot(root, image);
   } else {
     if (paths.length === 0) throw new UsageError(`Give images, folders or --list FILE\n${usage}`);
     images = expandImagePaths(paths);
@@ -176,9 +187,9 @@ async function work(
   const worker = new Worker<ImageJob>(
     queueName,
     async (job: Job<ImageJob>) => {
-      const path = isAbsolute(job.data.image) ? job.data.image : join(root, job.data.image);
       let r: CaptionResult;
       try {
+        const path = isAbsolute(job.data.image) ? job.data.image : insideRoot(root, job.data.image);
         r = await caption(path);
       } catch (error) {
         // An image that cannot be read fails once, with its reason: retrying cannot help.
@@ -346,7 +357,7 @@ export const jobsCommand: Command = {
     if (url === undefined) throw new UsageError(`Give --redis URL\n${usage}`);
     switch (action) {
       case "add":
-        return add(io, name, url, rest, values.list);
+        return add(io, name, url, rest, values.list, values.root);
       case "work":
         return work(io, name, url, values);
       case "status":
