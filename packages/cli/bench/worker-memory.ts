@@ -4,31 +4,21 @@
 // end. Usage: pnpm --filter @beem-ts/cli bench:worker-memory [--jobs 5000]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { keys } from "../src/jobs-queue.js";
+import { startRedis } from "./local-redis.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "5000" } } });
 const count = Number(values.jobs);
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");
 const dir = mkdtempSync(join(tmpdir(), "beem-bench-memory-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const port = await new Promise<number>((ok) => {
-  const server = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => ok(port));
-  });
-});
-const url = `redis://127.0.0.1:${port}`;
-const redis = spawn(
-  "redis-server",
-  ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
-  { stdio: "ignore" },
-);
-await sleep(500);
+const redis = await startRedis(dir);
+const url = redis.url;
+
 const client = new Redis(url);
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
@@ -74,6 +64,6 @@ try {
   );
 } finally {
   client.disconnect();
-  redis.kill("SIGTERM");
+  redis.stop();
   rmSync(dir, { recursive: true, force: true });
 }

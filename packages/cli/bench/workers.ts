@@ -5,13 +5,13 @@
 // [--scenes 500] [--rounds 2] [--workers 2]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "@beem-ts/core";
 import { Redis } from "ioredis";
 import { keys } from "../src/jobs-queue.js";
+import { startRedis } from "./local-redis.js";
 
 const { values } = parseArgs({
   options: {
@@ -23,21 +23,11 @@ const { values } = parseArgs({
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");
 const dir = mkdtempSync(join(tmpdir(), "beem-bench-workers-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const port = await new Promise<number>((ok) => {
-  const server = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => ok(port));
-  });
-});
-const url = `redis://127.0.0.1:${port}`;
-const redis = spawn(
-  "redis-server",
-  ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
-  { stdio: "ignore" },
-);
+const redis = await startRedis(dir);
+const url = redis.url;
 const beem = (args: string[]) =>
   execFileSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
-await sleep(500);
+
 const client = new Redis(url);
 try {
   const count = Number(values.scenes);
@@ -85,6 +75,6 @@ try {
   );
 } finally {
   client.disconnect();
-  redis.kill("SIGTERM");
+  redis.stop();
   rmSync(dir, { recursive: true, force: true });
 }

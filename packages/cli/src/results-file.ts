@@ -10,8 +10,38 @@ import {
   truncateSync,
   writeSync,
 } from "node:fs";
-import { BeemError } from "@beem-ts/core";
+import type { CaptionResult } from "@beem-ts/caption";
+import { BeemError, type Policy } from "@beem-ts/core";
 import { UsageError } from "./cli-error.js";
+
+/** One image's result line, as `caption --out` and `jobs results` write it. */
+export function resultRecord(
+  image: string,
+  r: CaptionResult,
+  model: string,
+  policy: Policy,
+): { readonly image: string } & Record<string, unknown> {
+  return {
+    image,
+    text: r.text,
+    tokens: r.tokens.map((t) => ({
+      text: t.text,
+      id: t.id,
+      exitLayer: t.exitLayer,
+      confidence: t.confidence,
+    })),
+    exitLayers: r.exitLayers,
+    meanExitLayer: r.meanExitLayer,
+    timings: r.timings,
+    model,
+    policy: { rule: policy.rule, lambda: policy.lambda ?? null },
+  };
+}
+
+/** An image that could not be captioned, as a result line. */
+export function errorRecord(image: string, error: { code: string; message: string }) {
+  return { image, error: { code: error.code, message: error.message } };
+}
 
 export interface ResultsFile {
   /** Images already in the file (their `image` field). */

@@ -2,9 +2,9 @@
 // worker processes, one killed mid-run, every image captioned exactly once.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startRedis, type LocalRedis } from "../bench/local-redis.js";
 import { beem, scratchDir } from "./run-beem.js";
 
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");
@@ -14,15 +14,6 @@ if (!hasRedis) {
   if (process.env.CI === "true")
     throw new Error("redis-server is missing (apt-get install redis-server)");
   console.warn("SKIPPED beem jobs tests: no redis-server (apt-get install redis-server)");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => ok(port));
-    });
-  });
 }
 
 interface Status {
@@ -37,7 +28,7 @@ describe.runIf(hasRedis && existsSync(MODEL))(
   () => {
     const dir = scratchDir();
     const images = join(dir, "images");
-    let redis: ChildProcess;
+    let redis: LocalRedis | undefined;
     let url: string;
     const workers: ChildProcess[] = [];
     const status = async (queue: string): Promise<Status> =>
@@ -75,31 +66,8 @@ describe.runIf(hasRedis && existsSync(MODEL))(
     };
 
     beforeAll(async () => {
-      const port = await freePort();
-      url = `redis://127.0.0.1:${port}`;
-      redis = spawn(
-        "redis-server",
-        [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir,
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-        ],
-        { stdio: "ignore" },
-      );
-      await until(
-        async () =>
-          spawnSync("redis-cli", ["-p", String(port), "ping"])
-            .stdout?.toString()
-            .trim() === "PONG",
-        10_000,
-      );
+      redis = await startRedis(dir);
+      url = redis.url;
       expect(
         (await beem(["scenes", "--count", "200", "--seed", "1000", "--out", images], dir)).status,
       ).toBe(0);
@@ -128,7 +96,7 @@ describe.runIf(hasRedis && existsSync(MODEL))(
 
     afterAll(() => {
       for (const w of workers) w.kill("SIGKILL");
-      redis?.kill("SIGTERM");
+      redis?.stop();
     });
 
     it("three workers, one killed with SIGKILL midway: every image exactly once, captions as one process gives them", async () => {

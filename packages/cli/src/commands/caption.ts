@@ -13,7 +13,7 @@ import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from 
 import type { Command, CommandIo } from "../command.js";
 import { expandImagePaths } from "../image-files.js";
 import { createProgress } from "../progress.js";
-import { openResults } from "../results-file.js";
+import { errorRecord, openResults, resultRecord } from "../results-file.js";
 
 const usage = `Usage: beem caption IMAGE_OR_FOLDER [...] [--out FILE.jsonl [--resume]] [--json] [--stream] [--beams N] [--batch N] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
   Captions images, deciding per generated token at which decoder layer to stop. Folders are
@@ -97,26 +97,11 @@ export const captionCommand: Command = {
     const report = (image: string, error: BeemError) => {
       failed.push(image);
       io.stderr(`beem caption: ${image}: error [${error.code}]: ${error.message}\n`);
-      results?.write({ image, error: { code: error.code, message: error.message } });
+      results?.write(errorRecord(image, error));
     };
     const emit = (image: string, r: CaptionResult) => {
       if (results === undefined) print(io, image, r, values.json === true, captioner.numExits);
-      else
-        results.write({
-          image,
-          text: r.text,
-          tokens: r.tokens.map((t) => ({
-            text: t.text,
-            id: t.id,
-            exitLayer: t.exitLayer,
-            confidence: t.confidence,
-          })),
-          exitLayers: r.exitLayers,
-          meanExitLayer: r.meanExitLayer,
-          timings: r.timings,
-          model,
-          policy: { rule: policy.rule, lambda: policy.lambda ?? null },
-        });
+      else results.write(resultRecord(image, r, model, policy));
     };
     // The next group's images are decoded (sharp, off the main thread) while the current group
     // goes through the model.

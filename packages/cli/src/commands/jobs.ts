@@ -17,6 +17,7 @@ import {
   type ImageJob,
 } from "../jobs-queue.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
+import { errorRecord, resultRecord } from "../results-file.js";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 
@@ -199,21 +200,7 @@ async function work(
           );
         throw error;
       }
-      const record = {
-        image: job.data.image,
-        text: r.text,
-        tokens: r.tokens.map((t) => ({
-          text: t.text,
-          id: t.id,
-          exitLayer: t.exitLayer,
-          confidence: t.confidence,
-        })),
-        exitLayers: r.exitLayers,
-        meanExitLayer: r.meanExitLayer,
-        timings: r.timings,
-        model,
-        policy: { rule: policy.rule, lambda: policy.lambda ?? null },
-      };
+      const record = resultRecord(job.data.image, r, model, policy);
       // Keyed by the job id (the content hash): a retried job writes the same entry again.
       await redis
         .multi()
@@ -317,7 +304,7 @@ async function results(io: CommandIo, queueName: string, url: string, out: strin
         } catch {
           error = { code: "INTERNAL", message: job.failedReason };
         }
-        await write(JSON.stringify({ image: job.data.image, error }));
+        await write(JSON.stringify(errorRecord(job.data.image, error)));
         failures++;
       }
     }
