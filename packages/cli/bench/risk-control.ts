@@ -33,7 +33,8 @@ import {
 } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts } from "@beem-ts/text";
 import { ExitTableBuilder } from "@beem-ts/core";
-import { pairedSpeedup, timeWays, writeScenes } from "../src/caption-runs.js";
+import { timeWays, writeScenes } from "../src/caption-runs.js";
+import { pairedSpeedup } from "../src/timing.js";
 import { defaultCaptionModel, defaultTextModel } from "../src/models.js";
 
 const { values } = parseArgs({

@@ -11,9 +11,7 @@ import { meanExitLayer } from "@beem-ts/core";
 import { type CaptionOptions, type CaptionResult, type Captioner } from "@beem-ts/caption";
 import { generateScenes, renderScene, type Scene } from "@beem-ts/scenes";
 import { UsageError } from "./cli-error.js";
-import { pairedSpeedup, timeSideBySide, type Runner as TimingRunner } from "./timing.js";
-
-export { pairedSpeedup };
+import { timeSideBySide, type Runner as TimingRunner } from "./timing.js";
 
 export interface SceneFiles {
   readonly scenes: readonly Scene[];

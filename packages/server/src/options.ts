@@ -70,8 +70,19 @@ export const policyOptionsSchema = z.strictObject(POLICY_SHAPE).superRefine(chec
 
 export type PolicyOptions = Given<z.output<typeof policyOptionsSchema>>;
 
+/** `build` once per distinct argument (the schemas below depend only on the server's limits). */
+function once<A, R>(build: (a: A) => R): (a: A) => R {
+  const built = new Map<string, R>();
+  return (a) => {
+    const key = JSON.stringify(a);
+    let r = built.get(key);
+    if (r === undefined) built.set(key, (r = build(a)));
+    return r;
+  };
+}
+
 /** Caption options; `maxTokens` is bounded by the model's maximum length once it is known. */
-export function captionOptionsSchema(limits: { maxTokens?: number; maxBeams: number }) {
+export const captionOptionsSchema = once((limits: { maxTokens?: number; maxBeams: number }) => {
   const maxTokens = z.number().int().min(1);
   return z
     .strictObject({
@@ -86,13 +97,13 @@ export function captionOptionsSchema(limits: { maxTokens?: number; maxBeams: num
       ),
     })
     .superRefine(checkPolicyCombination);
-}
+});
 
 export type CaptionRequestOptions = Given<z.output<ReturnType<typeof captionOptionsSchema>>>;
 
 /** The JSON body of POST /v1/classify. */
-export function classifyBodySchema(limits: { maxTexts: number; maxTextChars: number }) {
-  return z
+export const classifyBodySchema = once((limits: { maxTexts: number; maxTextChars: number }) =>
+  z
     .strictObject({
       texts: z
         .array(z.string().max(limits.maxTextChars))
@@ -103,8 +114,8 @@ export function classifyBodySchema(limits: { maxTexts: number; maxTextChars: num
         ),
       ...POLICY_SHAPE,
     })
-    .superRefine(checkPolicyCombination);
-}
+    .superRefine(checkPolicyCombination),
+);
 
 export interface ClassifyRequest {
   readonly texts: string[];

@@ -18,7 +18,6 @@ import {
 import {
   TJS_DEFAULT_THREADS,
   candidates,
-  pairedSpeedup,
   timeWays,
   tjsThreadsLabel,
   tokenStats,
@@ -32,7 +31,7 @@ import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import { printReport } from "../reports.js";
-import { timeSideBySide } from "../timing.js";
+import { pairedSpeedup, timeSideBySide } from "../timing.js";
 
 const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
   Generates held-out scenes, captions them with early exit, at full depth in the fused graph

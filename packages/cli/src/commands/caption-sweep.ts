@@ -10,7 +10,6 @@ import { alignedTable, writeTableReport, type Row } from "../reports.js";
 import {
   TJS_DEFAULT_THREADS,
   candidates,
-  pairedSpeedup,
   timeWays,
   tjsThreadsLabel,
   tokenStats,
@@ -19,6 +18,7 @@ import {
   type SceneFiles,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
+import { pairedSpeedup } from "../timing.js";
 
 const DEFAULT_RULES = ["beem-a", "beem-c", "maxprob", "entropy", "patience"] as const;
 const DEFAULT_LAMBDAS = [0, 0.01, 0.05, 0.2, 0.5];
