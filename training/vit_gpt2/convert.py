@@ -43,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from bundle_graphs import BundleError, complete_bundle  # noqa: E402
+from hf_files import replace_folder  # noqa: E402
 
 OPSET = 17
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -427,13 +428,7 @@ def main():
             os.remove(listing)
             if done.returncode != 0:
                 raise ConvertError("calibration failed (see above)")
-        if os.path.exists(out):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=parent)
-            os.rename(out, os.path.join(old, "bundle"))
-            os.rename(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out)
+        replace_folder(tmp, out)
         tmp = None
         share = counted["shortlistHead"] / counted["layer"]
         log(f"wrote {out}: {L} exits, shortlist heads of {k} tokens ({share:.1%} of a layer's multiply-adds; "

@@ -1,0 +1,108 @@
+"""Reading (and, for the tests' tiny checkpoints, writing) the files of a Hugging Face model
+folder that every converter reads: JSON files, the weights (model.safetensors read directly: an
+8-byte header length, a JSON header, raw little-endian tensors; or pytorch_model.bin through
+torch) and the tokenizer's vocabulary size. Errors name the file and the field or weight."""
+import json
+import os
+import shutil
+import struct
+import tempfile
+
+import numpy as np
+import torch
+
+DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
+          "U8": np.uint8, "BOOL": np.bool_}
+NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+class ConvertError(Exception):
+    """A problem with the input, said in terms of its file and field or weight."""
+
+
+def read_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ConvertError(f"{path}: not found ({what})")
+    except (OSError, ValueError) as error:
+        raise ConvertError(f"{path}: cannot read the {what} ({error})")
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise ConvertError(f"{path}: not a safetensors file (too short)")
+    (n,) = struct.unpack("<Q", data[:8])
+    try:
+        header = json.loads(data[8:8 + n])
+    except ValueError as error:
+        raise ConvertError(f"{path}: not a safetensors file (header: {error})")
+    base = 8 + n
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = DTYPES.get(info.get("dtype"))
+        if dtype is None:
+            raise ConvertError(f"{path}: weight {name!r} has dtype {info.get('dtype')!r}, not one this reads")
+        start, end = info["data_offsets"]
+        array = np.frombuffer(data[base + start:base + end], dtype=dtype).reshape(info["shape"])
+        tensors[name] = torch.from_numpy(array.astype(np.float32) if dtype == np.float16 else array.copy())
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header, chunks, offset = {}, [], 0
+    for name, t in tensors.items():
+        a = t.detach().contiguous().numpy()
+        raw = a.tobytes()
+        header[name] = {"dtype": NAMES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    head = json.dumps(header).encode()
+    head += b" " * ((8 - len(head) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for c in chunks:
+            f.write(c)
+
+
+def read_weights(folder):
+    st = os.path.join(folder, "model.safetensors")
+    pt = os.path.join(folder, "pytorch_model.bin")
+    if os.path.exists(st):
+        return st, read_safetensors(st)
+    if os.path.exists(pt):
+        try:
+            state = torch.load(pt, map_location="cpu")
+        except Exception as error:  # torch raises many types for a bad file
+            raise ConvertError(f"{pt}: cannot read the weights ({error})")
+        if not isinstance(state, dict):
+            raise ConvertError(f"{pt}: expected a state dict")
+        return pt, state
+    raise ConvertError(f"{folder}: no model.safetensors or pytorch_model.bin")
+
+
+def token_count(tokenizer):
+    vocab = tokenizer.get("model", {}).get("vocab")
+    if not isinstance(vocab, dict):
+        return None
+    ids = set(vocab.values()) | {t["id"] for t in tokenizer.get("added_tokens", [])}
+    return len(ids) if ids == set(range(len(ids))) else None
+
+
+def replace_folder(tmp, out):
+    """Moves the finished folder `tmp` to `out`, replacing an older `out` only once the new one is
+    complete: an interrupted conversion leaves the old bundle or nothing, never half of one."""
+    parent = os.path.dirname(out) or "."
+    if os.path.exists(out):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=parent)
+        os.rename(out, os.path.join(old, "bundle"))
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, out)
