@@ -10,3 +10,4 @@ export { MultiExitEncoder, maskTensor, type LayerOutput } from "./multi-exit-enc
 export { readTextManifest, type TextManifest, type GraphSpec, type ExitCosts } from "./manifest.js";
 export { createSession, type SessionOptions } from "@beem-ts/runtime";
 export { readLabelledTexts, parseLabelledTexts, type LabelledText } from "./labelled-data.js";
+export { truncateIds, type Encoded } from "./tokenizer.js";

@@ -18,11 +18,14 @@ export async function loadTextTokenizer(
 ): Promise<TextTokenizer> {
   const tokenizer = await loadTokenizer(dir, manifest.tokenizer);
   const max = manifest.maxLength;
-  return {
-    encode(text) {
-      const ids = tokenizer.encode(text);
-      if (ids.length <= max) return { ids, truncated: false };
-      return { ids: [...ids.slice(0, max - 1), ids[ids.length - 1]!], truncated: true };
-    },
-  };
+  return { encode: (text) => truncateIds(tokenizer.encode(text), max) };
+}
+
+/**
+ * Token ids cut to `max` the way Hugging Face truncates one sequence: the first tokens are kept,
+ * and the last one (the closing special token, [SEP] for BERT) stays last.
+ */
+export function truncateIds(ids: readonly number[], max: number): Encoded {
+  if (ids.length <= max) return { ids, truncated: false };
+  return { ids: [...ids.slice(0, max - 1), ids[ids.length - 1]!], truncated: true };
 }
