@@ -52,10 +52,38 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
     expect(again.stdout).toMatch(/shortlist head .* of a layer/);
   });
 
+  it("times the small text preset per text and in batches, beside counted multiply-adds", async () => {
+    const started = Date.now();
+    const r = await beem(
+      ["bench-scale", "--preset", "small-text", "--cache", cache, "--json"],
+      dir,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ preset: "small-text", layers: 4, texts: 16 });
+    expect(report.exits.map((e: { layer: number }) => e.layer)).toEqual([1, 2, 3]);
+    // Counted: an exit at k runs k layers and k exit heads; full depth 4 layers and one head.
+    const counted = report.exits.map((e: { countedSpeedup: number }) => e.countedSpeedup);
+    expect(counted[0]).toBeCloseTo(counted[1] * 2, 9);
+    expect(counted[0]).toBeCloseTo(counted[2] * 3, 9);
+    expect(counted[0]).toBeLessThan(4);
+    expect(counted[0]).toBeGreaterThan(3.5);
+    for (const e of report.exits)
+      for (const key of ["ms", "speedup"])
+        expect(Number.isFinite(e[key]) && e[key] > 0, key).toBe(true);
+    expect(report.batch).toMatchObject({ size: 8, exitLayer: 2, countedSpeedup: counted[1] });
+    expect(report.batch.throughputSpeedup).toBeGreaterThan(0);
+    expect(report.batch.earlyTextsPerSecond / report.batch.fullTextsPerSecond).toBeGreaterThan(0);
+  });
+
   it.each([
+    [["--preset", "small-text", "--images", "4"], /--images is for the other presets/],
+    [["--preset", "small", "--texts", "4"], /--texts is for the other presets/],
+    [["--preset", "small-text", "--shortlist", "64"], /--shortlist is for the caption presets/],
     [
       ["--preset", "huge"],
-      /Expected --preset to be one of "vit-gpt2", "small" but received "huge"/,
+      /Expected --preset to be one of "vit-gpt2", "small", "bert-base", "small-text" but received "huge"/,
     ],
     [
       ["--preset", "small", "--exit-layers", "4"],

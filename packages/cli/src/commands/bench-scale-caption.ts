@@ -1,0 +1,217 @@
+// bench-scale's captioning measurements: per image the encoder, decoding at fused full depth and
+// with every token forced to exit at given layers, the heads against a layer, batched decoding.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { Captioner, type CaptionOptions } from "@beem-ts/caption";
+import { median, seededRandom } from "@beem-ts/core";
+import { createSession, ort } from "@beem-ts/runtime";
+import { timeWays } from "../caption-runs.js";
+import type { CommandIo } from "../command.js";
+import { textTable } from "../format.js";
+import { printReport } from "../reports.js";
+import { pairedSpeedup, timeSideBySide } from "../timing.js";
+import type { ScaleRun } from "./bench-scale.js";
+
+/** Random images at the model's input size (no resampling). */
+async function writeImages(dir: string, count: number, size: number): Promise<string[]> {
+  const random = seededRandom(11);
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const raw = Buffer.from(
+      Array.from({ length: size * size * 3 }, () => Math.floor(random() * 256)),
+    );
+    const file = join(dir, `image${i}.png`);
+    await sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toFile(file);
+    files.push(file);
+  }
+  return files;
+}
+
+/** Times the caption bundle `bundle` (a converted random vit-gpt2-shaped checkpoint). */
+export async function benchCaption(
+  bundle: string,
+  options: ScaleRun,
+  io: CommandIo,
+): Promise<void> {
+  const { preset, items: count, exitLayers, repeats, batch, shortlist, log, json } = options;
+  const L = options.layers;
+  const manifest = JSON.parse(readFileSync(join(bundle, "manifest.json"), "utf8"));
+  const dir = mkdtempSync(join(tmpdir(), "beem-bench-scale-"));
+  const captioner = await Captioner.load(bundle);
+  try {
+    const size: number = manifest.image.size;
+    const files = await writeImages(dir, count, size);
+    const staticAt = (k: number): CaptionOptions => ({
+      policy: { version: 1, rule: "static", numExits: L, layer: k },
+    });
+    const ways: Record<string, CaptionOptions> = { full: { full: true } };
+    for (const k of exitLayers) ways[`exit${k}`] = staticAt(k);
+    log(
+      `timing ${count} images, ${repeats} passes: full depth and exits at ${exitLayers.join(", ")}`,
+    );
+    const t = await timeWays(captioner, files, ways, { repeats });
+    const tokens = (name: string) => t[name]!.results.reduce((n, r) => n + r.exitLayers.length, 0);
+    const perToken = (name: string, key: "ms" | "decodeMs") =>
+      t[name]![key].map((ms) => ms / tokens(name));
+    const fullTokens = tokens("full");
+    const encoderMs = median(t.full!.results.map((r) => r.timings.encoderMs));
+
+    // A layer's step graph (layer and shortlist head) and the heads alone, on one position.
+    const D: number = manifest.hiddenSize;
+    const H: number = manifest.heads;
+    const Dh: number = manifest.headDim;
+    const model = captioner.model;
+    const memory = await model.encode([new Float32Array(3 * size * size)]);
+    const cross = await model.crossKvAll(memory);
+    const hidden = new ort.Tensor("float32", new Float32Array(D), [1, 1, D]);
+    const past = new ort.Tensor("float32", new Float32Array(H * 8 * Dh), [1, H, 8, Dh]);
+    // Every layer's step graph in turn, as decoding runs them; then the same with a head graph
+    // timed after each layer. A graph repeated by itself keeps its weights in cache (the
+    // shortlist head's 6 MB fit) and reads faster than it runs between layers.
+    const heads = manifest.benchmarkGraphs as { shortlistHead: string; fullHead: string };
+    const headSessions = await Promise.all(
+      [heads.shortlistHead, heads.fullHead].map((file) => createSession(join(bundle, file))),
+    );
+    const times = {
+      step: [] as number[],
+      shortlistHead: [] as number[],
+      fullHead: [] as number[],
+    };
+    const step = (layer: number) =>
+      model.step(layer, hidden, { key: past, value: past }, cross[layer]!);
+    try {
+      for (let round = 0; round <= 10; round++) {
+        let t0 = performance.now();
+        for (let layer = 0; layer < L; layer++) await step(layer);
+        const stepTotal = performance.now() - t0;
+        const head = { shortlistHead: 0, fullHead: 0 };
+        for (let layer = 0; layer < L; layer++) {
+          await step(layer);
+          const key = layer % 2 === 0 ? "shortlistHead" : "fullHead";
+          t0 = performance.now();
+          await headSessions[key === "shortlistHead" ? 0 : 1]!.run({ hidden });
+          head[key] += performance.now() - t0;
+        }
+        if (round === 0) continue; // warm-up
+        times.step.push(stepTotal / L);
+        times.shortlistHead.push(head.shortlistHead / Math.ceil(L / 2));
+        times.fullHead.push(head.fullHead / Math.floor(L / 2));
+      }
+    } finally {
+      await Promise.all(headSessions.map((session) => session.release()));
+    }
+    const stepMs = median(times.step);
+    const shortlistHeadMs = median(times.shortlistHead);
+    const fullHeadMs = median(times.fullHead);
+    const layerMs = stepMs - shortlistHeadMs;
+
+    const macs = manifest.conversion.multiplyAdds as {
+      layer: number;
+      shortlistHead: number;
+      fullHead: number;
+    };
+    const fullMacs = L * macs.layer + macs.fullHead;
+    const fullDecodePerToken = perToken("full", "decodeMs");
+    const exits = exitLayers.map((k) => {
+      const name = `exit${k}`;
+      const decodePerToken = perToken(name, "decodeMs");
+      return {
+        layer: k,
+        tokens: tokens(name),
+        decoderMs: median(t[name]!.decodeMs) / count,
+        decoderSpeedup: pairedSpeedup(decodePerToken, fullDecodePerToken),
+        countedSpeedup: fullMacs / (k * (macs.layer + macs.shortlistHead)),
+        endToEndSpeedup: pairedSpeedup(perToken(name, "ms"), perToken("full", "ms")),
+        /** Decoding time per token outside the k layers' own step graphs, per layer. */
+        overheadMsPerLayer: (median(decodePerToken) - k * stepMs) / k,
+      };
+    });
+
+    // Throughput: batches of `batch` images at full depth and exiting at the middle layer;
+    // decoding (the loop over positions) and end to end (images, encoder and decoding).
+    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
+    const groups: string[][] = [];
+    for (let i = 0; i < files.length; i += batch) groups.push(files.slice(i, i + batch));
+    log(`timing batches of ${batch}`);
+    const batchWays = { full: { full: true }, early: staticAt(middle) };
+    const decodeMs = { full: [] as number[], early: [] as number[] };
+    const batchTokens = { full: 0, early: 0 };
+    let pass = -1;
+    const run = (key: "full" | "early") => async (group: string[]) => {
+      const results = await captioner.captionBatch(group, batchWays[key]);
+      const ok = results.flatMap((r) => (r.ok ? [r.result] : []));
+      if (pass < 0) batchTokens[key] += ok.reduce((n, r) => n + r.exitLayers.length, 0);
+      else decodeMs[key][pass]! += ok[0]?.timings.decodeMs ?? 0;
+    };
+    // A first pass (also the warm-up) counts the tokens: every pass decodes the same ones.
+    for (const g of groups) for (const key of ["full", "early"] as const) await run(key)(g);
+    const startPass = () => {
+      pass++;
+      decodeMs.full.push(0);
+      decodeMs.early.push(0);
+    };
+    startPass();
+    const batchMs = await timeSideBySide(
+      groups,
+      { full: run("full"), early: run("early") },
+      { repeats, onRepeat: () => pass < repeats - 1 && startPass() },
+    );
+    const rate = (tokens: number, ms: readonly number[]) => ms.map((t) => (1000 * tokens) / t);
+    const report = {
+      preset,
+      layers: L,
+      images: count,
+      tokensPerImage: fullTokens / count,
+      encoderMs,
+      fullDecoderMs: median(t.full!.decodeMs) / count,
+      exits,
+      batch: {
+        size: batch,
+        exitLayer: middle,
+        /** Generated tokens per second of the decoding loop (the encoder apart). */
+        fullTokensPerSecond: median(rate(batchTokens.full, decodeMs.full)),
+        earlyTokensPerSecond: median(rate(batchTokens.early, decodeMs.early)),
+        throughputSpeedup: pairedSpeedup(decodeMs.early, decodeMs.full),
+        /** The same with image decoding and the encoder included. */
+        endToEndFullTokensPerSecond: median(rate(batchTokens.full, batchMs.full)),
+        endToEndEarlyTokensPerSecond: median(rate(batchTokens.early, batchMs.early)),
+        endToEndThroughputSpeedup: pairedSpeedup(batchMs.early, batchMs.full),
+      },
+      stepMs,
+      layerMs,
+      shortlistHeadMs,
+      fullHeadMs,
+      shortlistHeadShare: shortlistHeadMs / layerMs,
+      shortlist,
+      repeats,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      note: "timing only: random weights",
+    };
+    printReport(io, report, {
+      json,
+      text: () =>
+        textTable(
+          ["exit layer", "decoder ms/image", "decoder speed-up", "counted", "end to end"],
+          [
+            ["full (fused)", report.fullDecoderMs, 1, 1, 1],
+            ...exits.map((e) => [
+              e.layer,
+              e.decoderMs,
+              e.decoderSpeedup,
+              e.countedSpeedup,
+              e.endToEndSpeedup,
+            ]),
+          ],
+        ) +
+        `encoder ${encoderMs.toFixed(1)} ms per image; shortlist head ${shortlistHeadMs.toFixed(3)} ms (${(100 * report.shortlistHeadShare).toFixed(0)}% of a layer's ${layerMs.toFixed(3)} ms), full head ${fullHeadMs.toFixed(3)} ms; ` +
+        `batch ${batch}: decoding ${report.batch.throughputSpeedup.toFixed(2)}x tokens per second exiting at ${middle} (${report.batch.endToEndThroughputSpeedup.toFixed(2)}x with the encoder); peak RSS ${report.peakRssMb.toFixed(0)} MB\n`,
+    });
+  } finally {
+    await captioner.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

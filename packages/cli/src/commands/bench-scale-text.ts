@@ -1,0 +1,140 @@
+// bench-scale's text measurements: per text, classification at fused full depth and with every
+// text forced to exit at given layers (a static policy: the decision code still runs), then
+// batches at full depth and exiting at the middle exit layer, against counted multiply-adds.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { median, seededRandom, type Policy } from "@beem-ts/core";
+import { TextClassifier, type ClassifyOptions } from "@beem-ts/text";
+import type { CommandIo } from "../command.js";
+import { textTable } from "../format.js";
+import { printReport } from "../reports.js";
+import { pairedSpeedup, timeSideBySide } from "../timing.js";
+import type { ScaleRun } from "./bench-scale.js";
+
+/** Words of the random checkpoint's tokenizer (make_tiny.py): one token each. */
+const WORDS =
+  "the a film movie is was not very good bad great awful story plot actors acting funny boring it and of to but with this that one best worst love hate fun dull moving".split(
+    " ",
+  );
+
+/** Texts of 12 to 40 words (14 to 42 tokens with [CLS] and [SEP]; SST-2's sentences average 25). */
+function makeTexts(count: number): string[] {
+  const random = seededRandom(5);
+  return Array.from({ length: count }, () => {
+    const n = 12 + Math.floor(random() * 29);
+    return Array.from({ length: n }, () => WORDS[Math.floor(random() * WORDS.length)]).join(" ");
+  });
+}
+
+interface Shape {
+  readonly hidden: number;
+  readonly ffn: number;
+}
+
+/** Multiply-adds of one layer and one exit head (pooler and classifier) for s tokens. */
+function multiplyAdds(shape: Shape, labels: number, s: number) {
+  const d = shape.hidden;
+  return { layer: s * (4 * d * d + 2 * d * shape.ffn) + 2 * s * s * d, head: d * d + d * labels };
+}
+
+/** Times the text bundle `bundle` (a converted random BERT-shaped checkpoint). */
+export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): Promise<void> {
+  const { preset, items: count, exitLayers, repeats, batch, log } = run;
+  const L = run.layers;
+  const manifest = JSON.parse(readFileSync(join(bundle, "manifest.json"), "utf8"));
+  const classifier = await TextClassifier.load(bundle);
+  try {
+    const texts = makeTexts(count);
+    const staticAt = (k: number): ClassifyOptions => ({
+      policy: { version: 1, rule: "static", numExits: L, layer: k } as Policy,
+    });
+    const ways: Record<string, ClassifyOptions> = { full: { full: true } };
+    for (const k of exitLayers) ways[`exit${k}`] = staticAt(k);
+    // Every text exits where forced (a check that the static policy is what runs).
+    for (const k of exitLayers) {
+      const out = await classifier.classify(texts, staticAt(k));
+      if (!out.every((c) => c.exitLayer === k))
+        throw new Error(`bench-scale: not every text exited at layer ${k}`);
+    }
+    log(
+      `timing ${count} texts, ${repeats} passes: full depth and exits at ${exitLayers.join(", ")}`,
+    );
+    const runners = Object.fromEntries(
+      Object.entries(ways).map(([name, options]) => [
+        name,
+        (text: string) => classifier.classify(text, options),
+      ]),
+    );
+    const t = await timeSideBySide(texts, runners, { repeats, warmUp: true });
+
+    const shape: Shape = manifest.conversion;
+    const labels = classifier.labels.length;
+    // Every word is one token of the checkpoint's vocabulary, with [CLS] and [SEP] around them.
+    const tokenCounts = texts.map((text) => text.split(" ").length + 2);
+    const counted = (k: number) => {
+      let full = 0;
+      let early = 0;
+      for (const s of tokenCounts) {
+        const m = multiplyAdds(shape, labels, s);
+        full += L * m.layer + m.head;
+        early += k * (m.layer + m.head);
+      }
+      return full / early;
+    };
+    const exits = exitLayers.map((k) => ({
+      layer: k,
+      ms: median(t[`exit${k}`]!) / count,
+      speedup: pairedSpeedup(t[`exit${k}`]!, t.full!),
+      countedSpeedup: counted(k),
+    }));
+
+    // Throughput: batches of `batch` texts at full depth and exiting at the middle exit layer.
+    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
+    const groups: string[][] = [];
+    for (let i = 0; i < texts.length; i += batch) groups.push(texts.slice(i, i + batch));
+    log(`timing batches of ${batch}`);
+    const batchMs = await timeSideBySide(
+      groups,
+      {
+        full: (g: string[]) => classifier.classify(g, { full: true, batchSize: batch }),
+        early: (g: string[]) => classifier.classify(g, { ...staticAt(middle), batchSize: batch }),
+      },
+      { repeats, warmUp: true },
+    );
+    const rate = (ms: readonly number[]) => median(ms.map((m) => (1000 * count) / m));
+    const report = {
+      preset,
+      task: "text-classification",
+      layers: L,
+      texts: count,
+      tokensPerText: tokenCounts.reduce((a, b) => a + b, 0) / count,
+      fullMs: median(t.full!) / count,
+      exits,
+      batch: {
+        size: batch,
+        exitLayer: middle,
+        fullTextsPerSecond: rate(batchMs.full),
+        earlyTextsPerSecond: rate(batchMs.early),
+        throughputSpeedup: pairedSpeedup(batchMs.early, batchMs.full),
+        countedSpeedup: counted(middle),
+      },
+      repeats,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      note: "timing only: random weights; speed-ups against the fused full-depth graph, tokenising included",
+    };
+    printReport(io, report, {
+      json: run.json,
+      text: () =>
+        textTable(
+          ["exit layer", "ms per text", "speed-up", "counted"],
+          [
+            ["full (fused)", report.fullMs, 1, 1],
+            ...exits.map((e) => [e.layer, e.ms, e.speedup, e.countedSpeedup]),
+          ],
+        ) +
+        `batch ${batch}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${middle} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n`,
+    });
+  } finally {
+    await classifier.dispose();
+  }
+}
