@@ -88,10 +88,17 @@ def read_weights(folder):
 
 
 def token_count(tokenizer):
+    """How many token ids a tokenizer.json uses (its model's vocabulary and the added tokens), or
+    None when they are not 0..N-1. WordPiece and BPE keep a token -> id map; Unigram (SentencePiece,
+    ALBERT's) a list of [piece, score] whose positions are the ids."""
     vocab = tokenizer.get("model", {}).get("vocab")
-    if not isinstance(vocab, dict):
+    if isinstance(vocab, dict):
+        ids = set(vocab.values())
+    elif isinstance(vocab, list):
+        ids = set(range(len(vocab)))
+    else:
         return None
-    ids = set(vocab.values()) | {t["id"] for t in tokenizer.get("added_tokens", [])}
+    ids |= {t["id"] for t in tokenizer.get("added_tokens", [])}
     return len(ids) if ids == set(range(len(ids))) else None
 
 

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import torch
 from torch import nn
@@ -155,6 +156,9 @@ class LayerGraph(nn.Module):
 
 
 def export_graphs(model, heads, out):
+    # The tracer warns about Python numbers taken from shapes; the graphs keep batch and sequence
+    # dynamic (the tests run them at other sizes), so the warnings are noise here.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     ids = torch.tensor([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
     mask = (ids != 0).long()
     seq = {0: "batch", 1: "sequence"}

@@ -2,12 +2,13 @@
 layout: config.json with the fields `save_pretrained` writes for the kind, the weights under
 their own key names (model.safetensors, or pytorch_model.bin with --bin, which also carries the
 `position_ids` buffer older versions saved), a WordPiece tokenizer.json (BERT's normaliser,
-pre-tokeniser and [CLS] ... [SEP] template) and tokenizer_config.json. For tests and timing: the
+pre-tokeniser and [CLS] ... [SEP] template; or with --unigram a SentencePiece Unigram one, as
+ALBERT ships) and tokenizer_config.json. For tests and timing: the
 weights are random, the labels meaningless.
 
 Usage: python3 make_tiny.py --kind bert|albert|distilbert --out DIR [--layers 4] [--hidden 32]
        [--heads 4] [--ffn 64] [--positions 32] [--embedding 16] [--groups 1] [--labels 2]
-       [--vocab-size N] [--bin] [--seed 0] [--scale 0.2]
+       [--vocab-size N] [--bin] [--unigram] [--seed 0] [--scale 0.2]
 """
 import argparse
 import json
@@ -73,6 +74,47 @@ def wordpiece_json(vocab):
     }
 
 
+UNIGRAM_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def unigram_json(size):
+    """A SentencePiece Unigram tokenizer.json as ALBERT's: lower case, Metaspace ("▁" marks a
+    word's start), [CLS] ... [SEP]; pieces for WORDS, single characters, then made-up words."""
+    pieces = list(dict.fromkeys(UNIGRAM_SPECIALS + ["▁"] + ["▁" + w for w in WORDS]
+                                + list(string.ascii_lowercase + string.digits + string.punctuation)))
+    n = 0
+    while len(pieces) < size:
+        pieces.append(f"▁q{n}")
+        n += 1
+    vocab = [[p, 0.0 if p in UNIGRAM_SPECIALS else -1.0 - 0.01 * i] for i, p in enumerate(pieces)]
+    ids = {p: i for i, p in enumerate(pieces)}
+
+    def special(t):
+        return {"id": t, "ids": [ids[t]], "tokens": [t]}
+
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for t in UNIGRAM_SPECIALS],
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "StripAccents"},
+                                                           {"type": "Lowercase"}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": special("[CLS]"), "[SEP]": special("[SEP]")},
+        },
+        "decoder": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
+        "model": {"type": "Unigram", "unk_id": 1, "vocab": vocab},
+    }, len(pieces)
+
+
 def config_json(spec, labels):
     id2label = {str(i): name for i, name in enumerate(labels)}
     common = {"architectures": [KINDS[spec.kind]], "id2label": id2label,
@@ -114,14 +156,20 @@ def main():
     p.add_argument("--labels", type=int, default=2)
     p.add_argument("--vocab-size", type=int, default=None, help="default: the tokenizer's size")
     p.add_argument("--bin", action="store_true", help="pytorch_model.bin instead of model.safetensors")
+    p.add_argument("--unigram", action="store_true",
+                   help="a SentencePiece Unigram tokenizer.json, as ALBERT ships, instead of WordPiece")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", type=float, default=0.2, help="standard deviation of the random weights")
     args = p.parse_args()
     torch.manual_seed(args.seed)
-    vocab = vocabulary(args.vocab_size or 0)
-    size = args.vocab_size or len(vocab)
-    if size < len(vocab):
-        sys.exit(f"--vocab-size {size}: the tokenizer alone has {len(vocab)} tokens")
+    if args.unigram:
+        tokenizer, n_tokens = unigram_json(args.vocab_size or 0)
+    else:
+        vocab = vocabulary(args.vocab_size or 0)
+        tokenizer, n_tokens = wordpiece_json(vocab), len(vocab)
+    size = args.vocab_size or n_tokens
+    if size < n_tokens:
+        sys.exit(f"--vocab-size {size}: the tokenizer alone has {n_tokens} tokens")
     activation = {"bert": "gelu", "albert": "gelu_new", "distilbert": "gelu"}[args.kind]
     spec = Spec(kind=args.kind, vocab=size, hidden=args.hidden,
                 embedding=args.embedding if args.kind == "albert" else args.hidden, layers=args.layers,
@@ -148,12 +196,18 @@ def main():
         json.dump(config_json(spec, labels), f, indent=2)
         f.write("\n")
     with open(os.path.join(args.out, "tokenizer.json"), "w") as f:
-        json.dump(wordpiece_json(vocab), f)
-    with open(os.path.join(args.out, "tokenizer_config.json"), "w") as f:
-        json.dump({"cls_token": "[CLS]", "do_lower_case": True, "mask_token": "[MASK]",
+        json.dump(tokenizer, f)
+    if args.unigram:
+        tconfig = {"cls_token": "[CLS]", "do_lower_case": True, "keep_accents": False, "mask_token": "[MASK]",
+                   "model_max_length": spec.positions, "pad_token": "<pad>", "remove_space": True,
+                   "sep_token": "[SEP]", "tokenizer_class": TOKENIZER_CLASS[args.kind], "unk_token": "<unk>"}
+    else:
+        tconfig = {"cls_token": "[CLS]", "do_lower_case": True, "mask_token": "[MASK]",
                    "model_max_length": spec.positions, "pad_token": "[PAD]", "sep_token": "[SEP]",
                    "strip_accents": None, "tokenize_chinese_chars": True,
-                   "tokenizer_class": TOKENIZER_CLASS[args.kind], "unk_token": "[UNK]"}, f, indent=2)
+                   "tokenizer_class": TOKENIZER_CLASS[args.kind], "unk_token": "[UNK]"}
+    with open(os.path.join(args.out, "tokenizer_config.json"), "w") as f:
+        json.dump(tconfig, f, indent=2)
     print(f"{args.out}: random {KINDS[args.kind]}, {spec.layers} layers of {spec.hidden}, {size} tokens")
 
 

@@ -92,8 +92,12 @@ def read_spec(path, config):
                 labels=len(labels), groups=groups), labels
 
 
-# Buffers some versions save beside the weights, and the legacy LayerNorm parameter names.
+# Buffers some versions save beside the weights, pre-training heads a checkpoint may still carry
+# (BERT's cls.*, ALBERT's predictions.* and sop_classifier.*, DistilBERT's vocab_*), and the
+# legacy LayerNorm parameter names.
 BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
+UNUSED_HEADS = ("cls.", "predictions.", "sop_classifier.", "vocab_transform.", "vocab_layer_norm.",
+                "vocab_projector.")
 LEGACY = ((".gamma", ".weight"), (".beta", ".bias"))
 
 
@@ -108,7 +112,7 @@ def load_model(folder):
     expected = model.state_dict()
     clean = {}
     for name, tensor in state.items():
-        if name.endswith(BUFFERS):
+        if name.endswith(BUFFERS) or name.startswith(UNUSED_HEADS):
             continue
         for old, new in LEGACY:
             if "LayerNorm" in name and name.endswith(old):

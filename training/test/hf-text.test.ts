@@ -52,7 +52,7 @@ function makeTexts(count: number, seed: number): string[] {
 const CHECKPOINTS = {
   bert: ["--kind", "bert"],
   "bert-bin": ["--kind", "bert", "--bin", "--seed", "1"],
-  albert: ["--kind", "albert", "--groups", "2", "--labels", "3"],
+  albert: ["--kind", "albert", "--unigram", "--groups", "2", "--labels", "3"],
   distilbert: ["--kind", "distilbert", "--bin"],
 } as const;
 type Name = keyof typeof CHECKPOINTS;
