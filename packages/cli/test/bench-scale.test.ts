@@ -35,7 +35,7 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
     expect(counted[0]).toBeCloseTo(counted[2] * 3, 9);
     for (const e of report.exits) {
       expect(e.tokens).toBe(report.tokensPerImage * 4);
-      for (const key of ["decoderMs", "decoderSpeedup", "endToEndSpeedup"])
+      for (const key of ["decoderMs", "decoderSpeedup", "endToEndSpeedup", "graphsSpeedup"])
         expect(Number.isFinite(e[key]) && e[key] > 0, key).toBe(true);
     }
     expect(report.layerMs).toBeCloseTo(report.stepMs - report.shortlistHeadMs, 9);

@@ -109,6 +109,25 @@ export async function benchCaption(
     const fullHeadMs = median(times.fullHead);
     const layerMs = stepMs - shortlistHeadMs;
 
+    // The graphs alone: one position (8 cached positions) through the fused step graph, and
+    // through the first k step graphs in turn, side by side, 10 positions per pass.
+    const pastKv = { key: past, value: past };
+    const pasts = Array.from({ length: L }, () => pastKv);
+    const bos: number = manifest.tokens.bos;
+    const graphWays: Record<string, () => Promise<unknown>> = {
+      full: () => model.fullStep([bos], 8, pasts, cross),
+    };
+    for (const k of exitLayers)
+      graphWays[`exit${k}`] = async () => {
+        for (let layer = 0; layer < k; layer++) await step(layer);
+      };
+    log("timing the graphs alone");
+    const graphMs = await timeSideBySide(
+      Array.from({ length: 10 }, (_, i) => i),
+      graphWays,
+      { repeats, warmUp: true },
+    );
+
     const macs = manifest.conversion.multiplyAdds as {
       layer: number;
       shortlistHead: number;
@@ -126,8 +145,11 @@ export async function benchCaption(
         decoderSpeedup: pairedSpeedup(decodePerToken, fullDecodePerToken),
         countedSpeedup: fullMacs / (k * (macs.layer + macs.shortlistHead)),
         endToEndSpeedup: pairedSpeedup(perToken(name, "ms"), perToken("full", "ms")),
-        /** Decoding time per token outside the k layers' own step graphs, per layer. */
-        overheadMsPerLayer: (median(decodePerToken) - k * stepMs) / k,
+        /**
+         * The graphs alone, without the decoding loop: the first k step graphs in turn against
+         * one run of the fused step graph, for one position (paired, median of --repeats).
+         */
+        graphsSpeedup: pairedSpeedup(graphMs[name]!, graphMs.full!),
       };
     });
 
