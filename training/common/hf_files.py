@@ -2,10 +2,12 @@
 folder that every converter reads: JSON files, the weights (model.safetensors read directly: an
 8-byte header length, a JSON header, raw little-endian tensors; or pytorch_model.bin through
 torch) and the tokenizer's vocabulary size. Errors name the file and the field or weight."""
+import contextlib
 import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 
 import numpy as np
@@ -113,3 +115,39 @@ def replace_folder(tmp, out):
         shutil.rmtree(old)
     else:
         os.rename(tmp, out)
+
+
+class _Work:
+    def __init__(self, out):
+        self.out = out
+        self.tmp = None
+
+    def new(self):
+        """The temporary folder beside --out that the bundle is written to."""
+        parent = os.path.dirname(self.out) or "."
+        self.tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(self.out)}.converting-", dir=parent)
+        return self.tmp
+
+    def finish(self):
+        replace_folder(self.tmp, self.out)
+        self.tmp = None
+
+
+@contextlib.contextmanager
+def conversion(out, errors=()):
+    """The frame of a conversion to the folder `out`: `work.new()` makes the temporary folder,
+    `work.finish()` moves it to `out`. A ConvertError (or one of `errors`) or an OSError is
+    printed as `error: ...` and exits with status 1; the temporary folder never stays behind
+    (unless the process is killed outright)."""
+    work = _Work(out)
+    try:
+        yield work
+    except (ConvertError, *errors) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as error:  # an output folder that cannot be written, a full disk
+        print(f"error: {error.filename or out}: {error.strerror or error}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if work.tmp is not None:
+            shutil.rmtree(work.tmp, ignore_errors=True)

@@ -27,7 +27,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 
@@ -38,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from bundle_graphs import BundleError, complete_bundle  # noqa: E402
-from hf_files import ConvertError, read_json, replace_folder  # noqa: E402
+from hf_files import ConvertError, conversion, read_json  # noqa: E402
 from text_io import load_model, read_tokenizer  # noqa: E402
 from text_model import ExitHead, multiply_adds  # noqa: E402
 
@@ -238,8 +237,7 @@ def main():
     args = p.parse_args()
     torch.manual_seed(args.seed)
     out = os.path.abspath(args.out)
-    tmp = None
-    try:
+    with conversion(out, (BundleError,)) as work:
         if args.epochs < 1:
             raise ConvertError(f"--epochs {args.epochs}: give at least 1")
         if args.texts is None and not args.no_distill:
@@ -256,7 +254,7 @@ def main():
         pad = read_tokenizer(args.hf, spec)
         max_length = max_length_of(args, spec, args.hf)
         L = spec.layers
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.converting-", dir=parent)
+        tmp = work.new()
         hf = os.path.abspath(args.hf)
         texts, calibration = [], None
         if args.texts is not None:
@@ -342,18 +340,8 @@ def main():
             tsx("text/measure-costs.ts", tmp, ids_path, "--inputs", "200", "--repeats", "3")
             os.remove(ids_path)
             tsx("text/default-policy.ts", tmp, "--lambda", str(args.lam))
-        replace_folder(tmp, out)
-        tmp = None
+        work.finish()
         log(f"wrote {out}: {spec.kind}, {L} exits, {len(labels)} labels, up to {max_length} tokens")
-    except (ConvertError, BundleError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    except OSError as error:  # an output folder that cannot be written, a full disk
-        print(f"error: {error.filename or out}: {error.strerror or error}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

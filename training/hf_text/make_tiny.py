@@ -44,30 +44,38 @@ def vocabulary(size):
     return vocab
 
 
-def wordpiece_json(vocab):
-    ids = {t: i for i, t in enumerate(vocab)}
-
+def special_tokens_json(specials, ids):
+    """tokenizer.json's added_tokens, and the [CLS] ... [SEP] post-processor BERT and ALBERT ship."""
     def special(t):
         return {"id": t, "ids": [ids[t]], "tokens": [t]}
 
+    def token(t, type_id=0):
+        return {"SpecialToken": {"id": t, "type_id": type_id}}
+
+    added = [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for t in specials]
+    post = {
+        "type": "TemplateProcessing",
+        "single": [token("[CLS]"), {"Sequence": {"id": "A", "type_id": 0}}, token("[SEP]")],
+        "pair": [token("[CLS]"), {"Sequence": {"id": "A", "type_id": 0}}, token("[SEP]"),
+                 {"Sequence": {"id": "B", "type_id": 1}}, token("[SEP]", 1)],
+        "special_tokens": {"[CLS]": special("[CLS]"), "[SEP]": special("[SEP]")},
+    }
+    return added, post
+
+
+def wordpiece_json(vocab):
+    ids = {t: i for i, t in enumerate(vocab)}
+    added, post = special_tokens_json(SPECIALS, ids)
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for t in SPECIALS],
+        "added_tokens": added,
         "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
                        "strip_accents": None, "lowercase": True},
         "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {"[CLS]": special("[CLS]"), "[SEP]": special("[SEP]")},
-        },
+        "post_processor": post,
         "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
         "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
                   "max_input_chars_per_word": 100, "vocab": ids},
@@ -75,42 +83,30 @@ def wordpiece_json(vocab):
 
 
 UNIGRAM_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+SPACE = "\u2581"  # SentencePiece's mark of a word's start
 
 
 def unigram_json(size):
-    """A SentencePiece Unigram tokenizer.json as ALBERT's: lower case, Metaspace ("▁" marks a
-    word's start), [CLS] ... [SEP]; pieces for WORDS, single characters, then made-up words."""
-    pieces = list(dict.fromkeys(UNIGRAM_SPECIALS + ["▁"] + ["▁" + w for w in WORDS]
+    """A SentencePiece Unigram tokenizer.json as ALBERT's: lower case, Metaspace, [CLS] ... [SEP];
+    pieces for WORDS, single characters, then made-up words up to `size`."""
+    pieces = list(dict.fromkeys(UNIGRAM_SPECIALS + [SPACE] + [SPACE + w for w in WORDS]
                                 + list(string.ascii_lowercase + string.digits + string.punctuation)))
     n = 0
     while len(pieces) < size:
-        pieces.append(f"▁q{n}")
+        pieces.append(f"{SPACE}q{n}")
         n += 1
     vocab = [[p, 0.0 if p in UNIGRAM_SPECIALS else -1.0 - 0.01 * i] for i, p in enumerate(pieces)]
-    ids = {p: i for i, p in enumerate(pieces)}
-
-    def special(t):
-        return {"id": t, "ids": [ids[t]], "tokens": [t]}
-
+    added, post = special_tokens_json(UNIGRAM_SPECIALS, {p: i for i, p in enumerate(pieces)})
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
-        "added_tokens": [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for t in UNIGRAM_SPECIALS],
+        "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "StripAccents"},
                                                            {"type": "Lowercase"}]},
-        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {"[CLS]": special("[CLS]"), "[SEP]": special("[SEP]")},
-        },
-        "decoder": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": SPACE, "add_prefix_space": True},
+        "post_processor": post,
+        "decoder": {"type": "Metaspace", "replacement": SPACE, "add_prefix_space": True},
         "model": {"type": "Unigram", "unk_id": 1, "vocab": vocab},
     }, len(pieces)
 

@@ -1,7 +1,8 @@
 // The Hugging Face text converter (BERT, ALBERT, DistilBERT) on small random checkpoints written
-// in Hugging Face's own layout (safetensors and .bin): full depth against two references (the
-// converter's PyTorch model and an independent NumPy pass), truncation, batching, the distilled
-// exit heads, labelled calibration, and bad input refused by name with nothing left behind.
+// in Hugging Face's own layout (safetensors and .bin; WordPiece tokenizers, and a SentencePiece
+// Unigram one for ALBERT as it ships): full depth against two references (the converter's
+// PyTorch model and an independent NumPy pass), truncation, batching, the distilled exit heads,
+// labelled calibration, and bad input refused by name with nothing left behind.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -29,7 +29,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 
@@ -43,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from bundle_graphs import BundleError, complete_bundle  # noqa: E402
-from hf_files import replace_folder  # noqa: E402
+from hf_files import conversion  # noqa: E402
 
 OPSET = 17
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -321,8 +320,7 @@ def main():
     args = p.parse_args()
     torch.manual_seed(args.seed)
     out = os.path.abspath(args.out)
-    tmp = None
-    try:
+    with conversion(out, (BundleError,)) as work:
         if args.shortlist < 2:
             raise ConvertError(f"--shortlist {args.shortlist}: give at least 2 tokens")
         if args.images is None and not args.no_distill:
@@ -366,7 +364,7 @@ def main():
         if not args.no_distill and distil_rows > 0:
             rates = distill(model, heads, pixels[n_cal:], captions[n_cal:], shortlist, start, args.epochs, args.seed)
         heads.eval()
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.converting-", dir=parent)
+        tmp = work.new()
         log(f"exporting to {tmp}")
         dims = export_graphs(model, heads, config, tmp)
         for name in ("tokenizer.json", "tokenizer_config.json"):
@@ -428,20 +426,10 @@ def main():
             os.remove(listing)
             if done.returncode != 0:
                 raise ConvertError("calibration failed (see above)")
-        replace_folder(tmp, out)
-        tmp = None
+        work.finish()
         share = counted["shortlistHead"] / counted["layer"]
         log(f"wrote {out}: {L} exits, shortlist heads of {k} tokens ({share:.1%} of a layer's multiply-adds; "
             f"the full head is {counted['fullHead'] / counted['layer']:.1%})")
-    except (ConvertError, BundleError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    except OSError as error:  # an output folder that cannot be written, a full disk
-        print(f"error: {error.filename or out}: {error.strerror or error}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
