@@ -254,6 +254,18 @@ describe.runIf(hasTorch)("pnpm convert:text on small Hugging Face checkpoints", 
       /no model.safetensors or pytorch_model.bin/,
     ],
     [
+      "a missing weight",
+      (d: string) => {
+        const code = `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, "training/common"))})
+from hf_files import read_safetensors, write_safetensors
+p = ${JSON.stringify(join(d, "model.safetensors"))}
+t = read_safetensors(p); del t["bert.encoder.layer.2.output.dense.bias"]; write_safetensors(p, t)`;
+        const r = spawnSync(PYTHON, ["-c", code], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+      },
+      /model.safetensors: missing weight 'bert.encoder.layer.2.output.dense.bias'/,
+    ],
+    [
       "a mis-shaped weight",
       (d: string) => editJson(d, "config.json", (c) => (c.intermediate_size = 48)),
       /weight 'bert.encoder.layer.0.intermediate.dense.weight' has shape \[64, 32\], expected \[48, 32\]/,
