@@ -284,9 +284,11 @@ def main():
                             "frozenPassSeconds": round(frozen_s, 1), "trainingSeconds": round(train_s, 1),
                             "textsPerSecondFrozen": round(len(distil_rows) / max(frozen_s, 1e-9), 1)}
         heads.eval()
+        probs = None  # every exit's probabilities on the calibration rows
         if calibration is None and n_held > 0:
             held = texts[:n_held]
-            finals = exit_probabilities(model, heads, held, pad)[:, -1].argmax(-1).tolist()
+            probs = exit_probabilities(model, heads, held, pad)
+            finals = probs[:, -1].argmax(-1).tolist()
             calibration = [{"ids": ids, "label": y} for ids, y in zip(held, finals)]
         log(f"exporting to {tmp}")
         export_graphs(model, heads, tmp)
@@ -321,7 +323,8 @@ def main():
             mean = round(sum(len(r) for r in golden_rows) / len(golden_rows))
             manifest["conversion"]["multiplyAdds"] = {**multiply_adds(spec, mean), "tokens": mean}
         if calibration:
-            probs = exit_probabilities(model, heads, [r["ids"] for r in calibration], pad)
+            if probs is None:
+                probs = exit_probabilities(model, heads, [r["ids"] for r in calibration], pad)
             with open(os.path.join(tmp, "calibration-exits.jsonl"), "w") as f:
                 for row, p_row in zip(calibration, probs.tolist()):
                     exits = [[round(v, 6) for v in e] for e in p_row]

@@ -3,7 +3,7 @@
 // batches at full depth and exiting at the middle exit layer, against counted multiply-adds.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { median, seededRandom, type Policy } from "@beem-ts/core";
+import { median, seededRandom } from "@beem-ts/core";
 import { TextClassifier, type ClassifyOptions } from "@beem-ts/text";
 import type { CommandIo } from "../command.js";
 import { textTable } from "../format.js";
@@ -46,7 +46,7 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
   try {
     const texts = makeTexts(count);
     const staticAt = (k: number): ClassifyOptions => ({
-      policy: { version: 1, rule: "static", numExits: L, layer: k } as Policy,
+      policy: { version: 1, rule: "static", numExits: L, layer: k },
     });
     const ways: Record<string, ClassifyOptions> = { full: { full: true } };
     for (const k of exitLayers) ways[`exit${k}`] = staticAt(k);
