@@ -1,10 +1,5 @@
 #!/usr/bin/env bash
 # pnpm convert:text --hf DIR --out DIR --texts FILE [--epochs N] [--calibration FILE] ...
-# Runs the converter with a Python that has PyTorch (Debian's python3-torch: /usr/bin/python3 by
-# default; set PYTHON to use another) and BLAS threads set as measured best on 2 cores.
-set -euo pipefail
+# (the Python and its threads: ../common/run-python.sh)
 here="$(cd "$(dirname "$0")" && pwd)"
-python="${PYTHON:-/usr/bin/python3}"
-[ -x "$python" ] || python=python3
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-2}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-exec "$python" "$here/convert.py" "$@"
+exec bash "$here/../common/run-python.sh" "$here/convert.py" "$@"

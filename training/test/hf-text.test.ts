@@ -6,40 +6,23 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExitLog, seededRandom } from "@beem-ts/core";
 import { loadTokenizer } from "@beem-ts/runtime";
 import { TextClassifier } from "@beem-ts/text";
 import { compareWithGolden } from "../text/golden.js";
+import { ENV, PYTHON, ROOT, converterScripts, hasPython } from "./converter-scripts.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const SCRIPTS = join(ROOT, "training/hf_text");
-const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
-const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx"]).status === 0;
-if (!hasTorch) {
-  const message = `${PYTHON} has no torch or onnx (apt-get install python3-torch python3-onnx libopenblas0-pthread)`;
-  if (process.env.CI === "true") throw new Error(message);
-  console.warn(`SKIPPED the text converter tests: ${message}`);
-}
-const ENV = { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
+const hasTorch = hasPython("torch, onnx", "python3-torch python3-onnx", "text converter");
 const WORDS =
   "the a film movie is was not very good bad great awful story plot actors acting funny boring it and of to but with this that one best worst love hate fun dull moving , . !".split(
     " ",
   );
 const MAX_LENGTH = 32;
 
-function python(script: string, args: string[]) {
-  return spawnSync(PYTHON, [join(SCRIPTS, script), ...args], { encoding: "utf8", env: ENV });
-}
-
-function convert(args: string[]) {
-  return spawnSync("bash", [join(SCRIPTS, "convert.sh"), ...args], {
-    encoding: "utf8",
-    env: ENV,
-    cwd: ROOT,
-  });
-}
+const { python, convert } = converterScripts(SCRIPTS);
 
 /** Texts of 1 to 45 words: the longest pass the model's 32 tokens and are cut. */
 function makeTexts(count: number, seed: number): string[] {

@@ -12,34 +12,21 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Captioner } from "@beem-ts/caption";
 import { parseExitLog, parsePolicy, seededRandom } from "@beem-ts/core";
+import { ENV, ROOT, converterScripts, hasPython } from "./converter-scripts.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const SCRIPTS = join(ROOT, "training/vit_gpt2");
-const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
-const hasTorch = spawnSync(PYTHON, ["-c", "import torch, onnx, PIL"]).status === 0;
-if (!hasTorch) {
-  const message = `${PYTHON} has no torch, onnx or PIL (apt-get install python3-torch python3-onnx python3-pil libopenblas0-pthread)`;
-  if (process.env.CI === "true") throw new Error(message);
-  console.warn(`SKIPPED the vit-gpt2 converter tests: ${message}`);
-}
-const ENV = { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
+const hasTorch = hasPython(
+  "torch, onnx, PIL",
+  "python3-torch python3-onnx python3-pil",
+  "vit-gpt2 converter",
+);
 
-function python(script: string, args: string[]) {
-  return spawnSync(PYTHON, [join(SCRIPTS, script), ...args], { encoding: "utf8", env: ENV });
-}
-
-function convert(args: string[]) {
-  return spawnSync("bash", [join(SCRIPTS, "convert.sh"), ...args], {
-    encoding: "utf8",
-    env: ENV,
-    cwd: ROOT,
-  });
-}
+const { python, convert } = converterScripts(SCRIPTS);
 
 /** Images already at the model's input size (32 x 32), so that no resampling enters. */
 async function writeImages(dir: string, count: number): Promise<void> {
