@@ -70,9 +70,15 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
     expect(counted[0]).toBeLessThan(4);
     expect(counted[0]).toBeGreaterThan(3.5);
     for (const e of report.exits)
-      for (const key of ["ms", "speedup"])
+      for (const key of ["ms", "speedup", "batchTextsPerSecond", "batchThroughputSpeedup"])
         expect(Number.isFinite(e[key]) && e[key] > 0, key).toBe(true);
-    expect(report.batch).toMatchObject({ size: 8, exitLayer: 2, countedSpeedup: counted[1] });
+    expect(report.batch).toMatchObject({
+      size: 8,
+      exitLayer: 2,
+      countedSpeedup: counted[1],
+      throughputSpeedup: report.exits[1].batchThroughputSpeedup,
+      earlyTextsPerSecond: report.exits[1].batchTextsPerSecond,
+    });
     expect(report.batch.throughputSpeedup).toBeGreaterThan(0);
     expect(report.batch.earlyTextsPerSecond / report.batch.fullTextsPerSecond).toBeGreaterThan(0);
   });

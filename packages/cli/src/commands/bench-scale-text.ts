@@ -81,27 +81,27 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       }
       return full / early;
     };
+
+    // Throughput: batches of `batch` texts at full depth and exiting at each exit layer.
+    const groups: string[][] = [];
+    for (let i = 0; i < texts.length; i += batch) groups.push(texts.slice(i, i + batch));
+    log(`timing batches of ${batch}`);
+    const batchWays: Record<string, (g: string[]) => Promise<unknown>> = {
+      full: (g) => classifier.classify(g, { full: true, batchSize: batch }),
+    };
+    for (const k of exitLayers)
+      batchWays[`exit${k}`] = (g) => classifier.classify(g, { ...staticAt(k), batchSize: batch });
+    const batchMs = await timeSideBySide(groups, batchWays, { repeats, warmUp: true });
+    const rate = (ms: readonly number[]) => median(ms.map((m) => (1000 * count) / m));
     const exits = exitLayers.map((k) => ({
       layer: k,
       ms: median(t[`exit${k}`]!) / count,
       speedup: pairedSpeedup(t[`exit${k}`]!, t.full!),
       countedSpeedup: counted(k),
+      batchTextsPerSecond: rate(batchMs[`exit${k}`]!),
+      batchThroughputSpeedup: pairedSpeedup(batchMs[`exit${k}`]!, batchMs.full!),
     }));
-
-    // Throughput: batches of `batch` texts at full depth and exiting at the middle exit layer.
     const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
-    const groups: string[][] = [];
-    for (let i = 0; i < texts.length; i += batch) groups.push(texts.slice(i, i + batch));
-    log(`timing batches of ${batch}`);
-    const batchMs = await timeSideBySide(
-      groups,
-      {
-        full: (g: string[]) => classifier.classify(g, { full: true, batchSize: batch }),
-        early: (g: string[]) => classifier.classify(g, { ...staticAt(middle), batchSize: batch }),
-      },
-      { repeats, warmUp: true },
-    );
-    const rate = (ms: readonly number[]) => median(ms.map((m) => (1000 * count) / m));
     const report = {
       preset,
       task: "text-classification",
@@ -113,9 +113,9 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       batch: {
         size: batch,
         exitLayer: middle,
-        fullTextsPerSecond: rate(batchMs.full),
-        earlyTextsPerSecond: rate(batchMs.early),
-        throughputSpeedup: pairedSpeedup(batchMs.early, batchMs.full),
+        fullTextsPerSecond: rate(batchMs.full!),
+        earlyTextsPerSecond: rate(batchMs[`exit${middle}`]!),
+        throughputSpeedup: pairedSpeedup(batchMs[`exit${middle}`]!, batchMs.full!),
         countedSpeedup: counted(middle),
       },
       repeats,
@@ -126,10 +126,16 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       json: run.json,
       text: () =>
         textTable(
-          ["exit layer", "ms per text", "speed-up", "counted"],
+          ["exit layer", "ms per text", "speed-up", "counted", `batch ${batch} speed-up`],
           [
-            ["full (fused)", report.fullMs, 1, 1],
-            ...exits.map((e) => [e.layer, e.ms, e.speedup, e.countedSpeedup]),
+            ["full (fused)", report.fullMs, 1, 1, 1],
+            ...exits.map((e) => [
+              e.layer,
+              e.ms,
+              e.speedup,
+              e.countedSpeedup,
+              e.batchThroughputSpeedup,
+            ]),
           ],
         ) +
         `batch ${batch}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${middle} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n`,
