@@ -177,15 +177,8 @@ def export_graphs(model, heads, out):
 @torch.no_grad()
 def exit_probabilities(model, heads, rows, pad):
     """Every exit's class probabilities per row: N x L x C (the last exit is the model's head)."""
-    out = torch.empty(len(rows), model.spec.layers, model.spec.labels)
-    for chunk, ids, mask in batches(rows, pad):
-        x = model.embed(ids)
-        logits = []
-        for i in range(model.spec.layers):
-            x = model.layer(i, x, mask)
-            logits.append(heads.heads[i](x[:, 0]) if i < model.spec.layers - 1 else model.classify(x))
-        out[chunk] = torch.stack(logits, 1).softmax(-1)
-    return out
+    firsts, teacher, _ = features(model, rows, pad, "calibration")
+    return torch.cat([heads(firsts).softmax(-1).transpose(0, 1), teacher.unsqueeze(1)], 1)
 
 
 @torch.no_grad()

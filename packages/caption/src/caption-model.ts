@@ -87,6 +87,13 @@ export class CaptionModel {
     const m = await readCaptionManifest(dir);
     const { encoderThreads, ...sessionOptions } = options;
     const sessions: ort.InferenceSession[] = [];
+    // Layers usually share one shortlist file: read and checked once.
+    const shortlists = new Map<string, Promise<Int32Array>>();
+    const shortlist = (file: string) => {
+      let ids = shortlists.get(file);
+      if (ids === undefined) shortlists.set(file, (ids = readShortlist(dir, file, m.vocabSize)));
+      return ids;
+    };
     const open = async (
       file: string,
       names: { inputs: readonly string[]; outputs: readonly string[] },
@@ -119,10 +126,7 @@ export class CaptionModel {
         const above = Array.from({ length: L - i - 1 }, (_, k) => i + k + 2);
         layers.push({
           step,
-          shortlist:
-            l.shortlist === undefined
-              ? undefined
-              : await readShortlist(dir, l.shortlist, m.vocabSize),
+          shortlist: l.shortlist === undefined ? undefined : await shortlist(l.shortlist),
           crossKv: await open(l.crossKv, {
             inputs: ["memory"],
             outputs: ["cross_key", "cross_value"],
