@@ -52,14 +52,18 @@ def tensor_bytes(t):
 
 
 def content_key(t):
+    if t.data_location == TensorProto.EXTERNAL:  # a graph read without its weights
+        return (t.data_type, tuple(t.dims), tuple((e.key, e.value) for e in t.external_data))
     return (t.data_type, tuple(t.dims), hashlib.sha256(tensor_bytes(t)).hexdigest())
 
 
 class Composer:
     """Builds one graph out of whole subgraphs wired output to input, with weights shared by
-    content."""
+    content (unless `share_weights` is False: each subgraph keeps its own, as its own session
+    would)."""
 
-    def __init__(self):
+    def __init__(self, share_weights=True):
+        self.share_weights = share_weights
         self.nodes = []
         self.initializers = {}
         self.by_content = {}
@@ -76,7 +80,7 @@ class Composer:
             raise BundleError(f"{sub.name}: inputs {missing} are not bound")
         names = dict(bind)
         for init in sub.initializer:
-            key = content_key(init)
+            key = content_key(init) if self.share_weights else (prefix, init.name)
             name = self.by_content.get(key)
             if name is None:
                 name = prefix + init.name
@@ -122,8 +126,9 @@ class Composer:
             v.name = name
             self.outputs.append(v)
 
-    def model(self, name):
-        """The graph with only the nodes and weights its outputs need."""
+    def model(self, name, check=True):
+        """The graph with only the nodes and weights its outputs need (checked, unless its
+        weights are outside it: check that one once written, by path)."""
         needed = {o.name for o in self.outputs}
         kept = []
         for node in reversed(self.nodes):
@@ -136,7 +141,8 @@ class Composer:
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="beem-ts bundle_graphs")
         model.ir_version = 8
-        onnx.checker.check_model(model)
+        if check:
+            onnx.checker.check_model(model)
         return model
 
 
