@@ -15,6 +15,25 @@ if (!hasTorch) {
   console.warn(`SKIPPED beem bench-scale tests: ${message}`);
 }
 
+/**
+ * The layer sessions against the same graphs composed into one: the same computation, so the
+ * same outputs; every figure from the same passes.
+ */
+function expectSessions(
+  sessions: Record<string, number>,
+  middle: { layer: number; countedSpeedup: number },
+) {
+  expect(sessions.layer).toBe(middle.layer);
+  // Counted for one input (a text of the mean length) rather than all of them.
+  expect(sessions.countedSpeedup).toBeCloseTo(middle.countedSpeedup, 1);
+  expect(sessions.maxAbsDifference).toBeLessThan(1e-4);
+  for (const key of ["splitMs", "composedMs", "splitSpeedup", "composedSpeedup"])
+    expect(Number.isFinite(sessions[key]) && sessions[key]! > 0, key).toBe(true);
+  expect(Number.isFinite(sessions.perSessionMs)).toBe(true);
+  // Per session: the difference of the two ways over the layers, within the spread of passes.
+  expect(Math.abs(sessions.perSessionMs!)).toBeLessThan(sessions.splitMs! / sessions.layer!);
+}
+
 describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
   const dir = scratchDir();
   const cache = mkdtempSync(join(tmpdir(), "beem-bench-cache-"));
@@ -42,6 +61,7 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
     expect(report.shortlistHeadShare).toBeCloseTo(report.shortlistHeadMs / report.layerMs, 9);
     expect(report.batch).toMatchObject({ size: 4, exitLayer: 2 });
     expect(report.peakRssMb).toBeGreaterThan(50);
+    expectSessions(report.sessions, report.exits[1]);
     // The second run finds the bundle in the cache.
     const again = await beem(
       ["bench-scale", "--preset", "small", "--cache", cache, "--repeats", "1", "--images", "2"],
@@ -81,6 +101,23 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
     });
     expect(report.batch.throughputSpeedup).toBeGreaterThan(0);
     expect(report.batch.earlyTextsPerSecond / report.batch.fullTextsPerSecond).toBeGreaterThan(0);
+    expectSessions(report.sessions, report.exits[1]);
+    expect(report.sessions.tokens).toBe(Math.round(report.tokensPerText));
+    expect(r.stdout).not.toMatch(/composing/);
+    expect(r.stderr).toMatch(/composing layers 1-2 into one graph/);
+  });
+
+  it("composes a bundle's first K layers only for K within its layers", () => {
+    const script = join(import.meta.dirname, "../../../training/common/compose_layers.py");
+    const bundle = join(cache, "small-text", "bundle");
+    for (const k of ["0", "5"]) {
+      const r = spawnSync(PYTHON, [script, bundle, k], { encoding: "utf8" });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(`error: K is ${k}; the bundle has layers 1 to 4`);
+    }
+    const r = spawnSync(PYTHON, [script, join(cache, "nothing-here"), "2"], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/nothing-here\/manifest.json: cannot read the manifest/);
   });
 
   it.each([

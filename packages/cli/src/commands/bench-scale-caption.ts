@@ -1,5 +1,6 @@
 // bench-scale's captioning measurements: per image the encoder, decoding at fused full depth and
-// with every token forced to exit at given layers, the heads against a layer, batched decoding.
+// with every token forced to exit at given layers, the heads against a layer, what the step
+// graphs' own sessions cost (bench-scale-sessions), batched decoding.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,22 @@ import { textTable } from "../format.js";
 import { printReport } from "../reports.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
 import type { ScaleRun } from "./bench-scale.js";
+import {
+  composedGraph,
+  sessionCost,
+  sessionsLine,
+  type SessionWork,
+} from "./bench-scale-sessions.js";
+
+/** What the caption runtime fetches from a step graph (CaptionModel.step). */
+const STEP_FETCHES = [
+  "hidden_out",
+  "present_key",
+  "present_value",
+  "prediction",
+  "confidence",
+  "entropy",
+];
 
 /** Random images at the model's input size (no resampling). */
 async function writeImages(dir: string, count: number, size: number): Promise<string[]> {
@@ -29,6 +46,75 @@ async function writeImages(dir: string, count: number, size: number): Promise<st
     files.push(file);
   }
   return files;
+}
+
+/**
+ * One position (8 cached positions) through the first k step graphs: in turn, composed, and the
+ * fused step graph (which also runs the token embedding, the last layers and the full head).
+ */
+function captionSessionWork(
+  bundle: string,
+  manifest: {
+    graphs: { layers: { step: string }[]; fused: { step: string } };
+    tokens: { bos: number };
+  },
+  k: number,
+  hidden: ort.Tensor,
+  past: ort.Tensor,
+  cross: readonly { key: ort.Tensor; value: ort.Tensor }[],
+  log: (m: string) => void,
+): SessionWork {
+  const L = manifest.graphs.layers.length;
+  const own = (i: number) => ({
+    past_key: past,
+    past_value: past,
+    cross_key: cross[i]!.key,
+    cross_value: cross[i]!.value,
+  });
+  const numbered = (layers: number) =>
+    Object.fromEntries(
+      Array.from({ length: layers }, (_, i) =>
+        Object.entries(own(i)).map(([name, t]) => [`${name}_${i + 1}`, t] as const),
+      ).flat(),
+    );
+  const summaries = (out: ort.InferenceSession.ReturnType, suffix: string) => [
+    out[`confidence${suffix}`]!.data as Float32Array,
+    out[`entropy${suffix}`]!.data as Float32Array,
+  ];
+  const fusedFetches = ["prediction", "confidence", "entropy"];
+  for (let i = 1; i <= L; i++) fusedFetches.push(`present_key_${i}`, `present_value_${i}`);
+  return {
+    layerFiles: manifest.graphs.layers.slice(0, k).map((l) => join(bundle, l.step)),
+    composedFile: composedGraph(bundle, k, log),
+    fusedFile: join(bundle, manifest.graphs.fused.step),
+    split: async (sessions) => {
+      let h = hidden;
+      const out: Float32Array[] = [];
+      for (const [i, session] of sessions.entries()) {
+        const o = await session.run({ hidden: h, ...own(i) }, STEP_FETCHES);
+        h = o.hidden_out!;
+        out.push(...summaries(o, ""));
+      }
+      return out;
+    },
+    composed: async (session) => {
+      const o = await session.run({ hidden, ...numbered(k) });
+      return Array.from({ length: k }, (_, i) => summaries(o, `_${i + 1}`)).flat();
+    },
+    fused: (session) =>
+      session.run(
+        {
+          input_ids: new ort.Tensor(
+            "int64",
+            BigInt64Array.from([BigInt(manifest.tokens.bos)]),
+            [1, 1],
+          ),
+          position_ids: new ort.Tensor("int64", BigInt64Array.from([8n]), [1, 1]),
+          ...numbered(L),
+        },
+        fusedFetches,
+      ),
+  };
 }
 
 /** Times the caption bundle `bundle` (a converted random vit-gpt2-shaped checkpoint). */
@@ -153,9 +239,19 @@ export async function benchCaption(
       };
     });
 
+    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
+    log(`timing step graphs 1-${middle} in their own sessions against one composed graph`);
+    const sessions = {
+      ...(await sessionCost(
+        middle,
+        captionSessionWork(bundle, manifest, middle, hidden, past, cross, log),
+        { repeats, runs: 10 },
+      )),
+      countedSpeedup: fullMacs / (middle * (macs.layer + macs.shortlistHead)),
+    };
+
     // Throughput: batches of `batch` images at full depth and exiting at the middle layer;
     // decoding (the loop over positions) and end to end (images, encoder and decoding).
-    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
     const groups: string[][] = [];
     for (let i = 0; i < files.length; i += batch) groups.push(files.slice(i, i + batch));
     log(`timing batches of ${batch}`);
@@ -209,6 +305,11 @@ export async function benchCaption(
       fullHeadMs,
       shortlistHeadShare: shortlistHeadMs / layerMs,
       shortlist,
+      /**
+       * The first `layer` step graphs on one position, in their own sessions against the same
+       * graphs composed into one (bench-scale-sessions).
+       */
+      sessions,
       repeats,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       note: "timing only: random weights",
@@ -230,7 +331,8 @@ export async function benchCaption(
           ],
         ) +
         `encoder ${encoderMs.toFixed(1)} ms per image; shortlist head ${shortlistHeadMs.toFixed(3)} ms (${(100 * report.shortlistHeadShare).toFixed(0)}% of a layer's ${layerMs.toFixed(3)} ms), full head ${fullHeadMs.toFixed(3)} ms; ` +
-        `batch ${batch}: decoding ${report.batch.throughputSpeedup.toFixed(2)}x tokens per second exiting at ${middle} (${report.batch.endToEndThroughputSpeedup.toFixed(2)}x with the encoder); peak RSS ${report.peakRssMb.toFixed(0)} MB\n`,
+        `batch ${batch}: decoding ${report.batch.throughputSpeedup.toFixed(2)}x tokens per second exiting at ${middle} (${report.batch.endToEndThroughputSpeedup.toFixed(2)}x with the encoder); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
+        sessionsLine(sessions),
     });
   } finally {
     await captioner.dispose();

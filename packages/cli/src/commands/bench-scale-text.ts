@@ -1,15 +1,23 @@
 // bench-scale's text measurements: per text, classification at fused full depth and with every
 // text forced to exit at given layers (a static policy: the decision code still runs), then
-// batches at full depth and exiting at the middle exit layer, against counted multiply-adds.
+// batches at full depth and exiting at the middle exit layer, against counted multiply-adds;
+// last, what the layer graphs' own sessions cost (bench-scale-sessions).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, seededRandom } from "@beem-ts/core";
-import { TextClassifier, type ClassifyOptions } from "@beem-ts/text";
+import { ort } from "@beem-ts/runtime";
+import { TextClassifier, type ClassifyOptions, type TextManifest } from "@beem-ts/text";
 import type { CommandIo } from "../command.js";
 import { textTable } from "../format.js";
 import { printReport } from "../reports.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
 import type { ScaleRun } from "./bench-scale.js";
+import {
+  composedGraph,
+  sessionCost,
+  sessionsLine,
+  type SessionWork,
+} from "./bench-scale-sessions.js";
 
 /** Words of the random checkpoint's tokenizer (make_tiny.py): one token each. */
 const WORDS =
@@ -35,6 +43,55 @@ interface Shape {
 function multiplyAdds(shape: Shape, labels: number, s: number) {
   const d = shape.hidden;
   return { layer: s * (4 * d * d + 2 * d * shape.ffn) + 2 * s * s * d, head: d * d + d * labels };
+}
+
+/**
+ * The first k layer graphs on one text of `tokens` tokens: in turn, composed, and the fused
+ * graph (which also runs the embeddings and the last k layers).
+ */
+function textSessionWork(
+  bundle: string,
+  manifest: TextManifest,
+  k: number,
+  tokens: number,
+  log: (m: string) => void,
+): SessionWork {
+  const fusedSpec = manifest.graphs.fused!;
+  const specs = manifest.graphs.layers.slice(0, k);
+  const D = manifest.hiddenSize;
+  const hidden = new ort.Tensor(
+    "float32",
+    Float32Array.from({ length: tokens * D }, (_, i) => Math.sin(i)),
+    [1, tokens, D],
+  );
+  const mask = new ort.Tensor("int64", new BigInt64Array(tokens).fill(1n), [1, tokens]);
+  // Token ids among the random checkpoint's first hundred (its words).
+  const ids = new ort.Tensor(
+    "int64",
+    BigInt64Array.from({ length: tokens }, (_, i) => BigInt(5 + (i % 60))),
+    [1, tokens],
+  );
+  return {
+    layerFiles: specs.map((l) => join(bundle, l.file)),
+    composedFile: composedGraph(bundle, k, log),
+    fusedFile: join(bundle, fusedSpec.file),
+    split: async (sessions) => {
+      let h: ort.Tensor = hidden;
+      const logits: Float32Array[] = [];
+      for (const [i, session] of sessions.entries()) {
+        const spec = specs[i]!;
+        const out = await session.run({ [spec.inputs[0]!]: h, [spec.inputs[1]!]: mask });
+        h = out[spec.outputs[0]!]!;
+        logits.push(out[spec.outputs[1]!]!.data as Float32Array);
+      }
+      return logits;
+    },
+    composed: async (session) => {
+      const out = await session.run({ hidden, attention_mask: mask });
+      return specs.map((_, i) => out[`logits_${i + 1}`]!.data as Float32Array);
+    },
+    fused: (session) => session.run({ [fusedSpec.inputs[0]!]: ids, [fusedSpec.inputs[1]!]: mask }),
+  };
 }
 
 /** Times the text bundle `bundle` (a converted random BERT-shaped checkpoint). */
@@ -71,10 +128,10 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
     const labels = classifier.labels.length;
     // Every word is one token of the checkpoint's vocabulary, with [CLS] and [SEP] around them.
     const tokenCounts = texts.map((text) => text.split(" ").length + 2);
-    const counted = (k: number) => {
+    const counted = (k: number, counts: readonly number[] = tokenCounts) => {
       let full = 0;
       let early = 0;
-      for (const s of tokenCounts) {
+      for (const s of counts) {
         const m = multiplyAdds(shape, labels, s);
         full += L * m.layer + m.head;
         early += k * (m.layer + m.head);
@@ -93,6 +150,18 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       batchWays[`exit${k}`] = (g) => classifier.classify(g, { ...staticAt(k), batchSize: batch });
     const batchMs = await timeSideBySide(groups, batchWays, { repeats, warmUp: true });
     const rate = (ms: readonly number[]) => median(ms.map((m) => (1000 * count) / m));
+    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
+    const meanTokens = Math.round(tokenCounts.reduce((a, b) => a + b, 0) / count);
+    log(`timing layers 1-${middle} in their own sessions against one composed graph`);
+    const sessions = {
+      ...(await sessionCost(
+        middle,
+        textSessionWork(bundle, classifier.manifest, middle, meanTokens, log),
+        { repeats, runs: 10 },
+      )),
+      tokens: meanTokens,
+      countedSpeedup: counted(middle, [meanTokens]),
+    };
     const exits = exitLayers.map((k) => ({
       layer: k,
       ms: median(t[`exit${k}`]!) / count,
@@ -101,7 +170,6 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       batchTextsPerSecond: rate(batchMs[`exit${k}`]!),
       batchThroughputSpeedup: pairedSpeedup(batchMs[`exit${k}`]!, batchMs.full!),
     }));
-    const middle = exitLayers[Math.floor(exitLayers.length / 2)] ?? Math.floor(L / 2);
     const report = {
       preset,
       task: "text-classification",
@@ -118,6 +186,11 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
         throughputSpeedup: pairedSpeedup(batchMs[`exit${middle}`]!, batchMs.full!),
         countedSpeedup: counted(middle),
       },
+      /**
+       * The first `layer` layer graphs (with their exit heads) on one text of `tokens` tokens,
+       * in their own sessions against the same graphs composed into one (bench-scale-sessions).
+       */
+      sessions,
       repeats,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       note: "timing only: random weights; speed-ups against the fused full-depth graph, tokenising included",
@@ -138,7 +211,8 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
             ]),
           ],
         ) +
-        `batch ${batch}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${middle} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n`,
+        `batch ${batch}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${middle} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
+        sessionsLine(sessions),
     });
   } finally {
     await classifier.dispose();

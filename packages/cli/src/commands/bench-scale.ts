@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,6 +6,7 @@ import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { REPO_ROOT } from "../models.js";
 import { benchCaption } from "./bench-scale-caption.js";
+import { python, runTool } from "./bench-scale-sessions.js";
 import { benchText } from "./bench-scale-text.js";
 
 /** Shapes of random Hugging Face checkpoints (make_tiny.py's flags) the benchmark builds. */
@@ -78,7 +78,10 @@ const usage = `Usage: beem bench-scale --preset ${Object.keys(PRESETS).join("|")
     decision code still runs); the shortlist head against the full head and a layer; batched
     decoding (--batch images at a time) at full depth and exiting at the middle exit layer;
   - text classification (bert-base, small-text): per text, fused full depth against every text
-    forced to exit at each --exit-layers layer, then batches of --batch texts.
+    forced to exit at each --exit-layers layer, then batches of --batch texts;
+  - both: what running each layer in its own session costs: the layer graphs up to the middle
+    exit layer in their own sessions, in turn, against the same graphs composed into one graph
+    (written into the cached bundle by training/common/compose_layers.py), beside fused full depth.
   Counted speed-ups divide multiply-adds (layers and exit heads).
   --preset P        ${Object.keys(PRESETS).join(", ")}
   --images N        images per pass, caption presets (default: the preset's, 8 for vit-gpt2)
@@ -90,10 +93,6 @@ const usage = `Usage: beem bench-scale --preset ${Object.keys(PRESETS).join("|")
   --cache DIR       where the checkpoint and the bundle are kept (default ~/.cache/beem/bench-scale)
   --json            one JSON object`;
 
-function python(): string {
-  return process.env.PYTHON ?? "/usr/bin/python3";
-}
-
 /** The preset's converted bundle in the cache, built on first use. */
 function ensureBundle(cache: string, preset: Preset, shortlist: number, log: (m: string) => void) {
   const p = PRESETS[preset];
@@ -101,25 +100,20 @@ function ensureBundle(cache: string, preset: Preset, shortlist: number, log: (m:
   const hf = join(cache, preset, "hf");
   const bundle = join(cache, preset, p.task === "caption" ? `bundle-k${shortlist}` : "bundle");
   if (existsSync(join(bundle, "manifest.json"))) return bundle;
-  const env = { ...process.env, OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2" };
-  const run = (what: string, args: string[]) => {
-    log(`${what}...`);
-    const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", env, cwd: REPO_ROOT });
-    if (r.error !== undefined || r.status !== 0)
-      throw new UsageError(
-        `bench-scale: ${what} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr?.trim().split("\n").slice(-3).join(" ")}`,
-      );
-  };
   if (!existsSync(join(hf, "config.json")))
-    run(`writing a random ${preset} checkpoint to ${hf}`, [
-      python(),
-      join(scripts, "make_tiny.py"),
-      "--out",
-      hf,
-      "--scale",
-      "0.02",
-      ...p.make.split(" "),
-    ]);
+    runTool(
+      `writing a random ${preset} checkpoint to ${hf}`,
+      [
+        python(),
+        join(scripts, "make_tiny.py"),
+        "--out",
+        hf,
+        "--scale",
+        "0.02",
+        ...p.make.split(" "),
+      ],
+      log,
+    );
   const convert = [
     "bash",
     join(scripts, "convert.sh"),
@@ -130,7 +124,7 @@ function ensureBundle(cache: string, preset: Preset, shortlist: number, log: (m:
     "--no-distill",
   ];
   if (p.task === "caption") convert.push("--head-graphs", "--shortlist", String(shortlist));
-  run(`converting it to ${bundle}`, convert);
+  runTool(`converting it to ${bundle}`, convert, log);
   return bundle;
 }
 
