@@ -62,9 +62,11 @@ def compose(dir, k):
         for i, (spec, g) in enumerate(graphs, 1):
             h_in, m_in = spec["inputs"][:2]
             h_out, logits = spec["outputs"][:2]
-            outs = c.add(g, f"layer_{i}/", {h_in: hidden, m_in: "attention_mask"}, {logits: f"logits_{i}"})
+            last = {h_out: "hidden_out"} if i == k else {}
+            c.add(g, f"layer_{i}/", {h_in: hidden, m_in: "attention_mask"}, {logits: f"logits_{i}", **last})
             c.output(f"logits_{i}", io(g)[1][logits])
-            hidden = outs[h_out]
+            hidden = f"layer_{i}/{h_out}"
+        c.output("hidden_out", io(graphs[-1][1])[1][h_out])
     elif task == "image-captioning":
         graphs = [read_graph(dir, spec["step"]) for spec in layers[:k]]
         c.input_like(io(graphs[0])[0]["hidden"], "hidden")
@@ -73,14 +75,15 @@ def compose(dir, k):
             ins, outs = io(g)
             for name in CAPTION_PER_LAYER_IN:
                 c.input_like(ins[name], f"{name}_{i}")
-            named = c.add(g, f"layer_{i}/", {"hidden": hidden, **{n: f"{n}_{i}" for n in CAPTION_PER_LAYER_IN}},
-                          {n: f"{n}_{i}" for n in CAPTION_PER_LAYER_OUT})
+            last = {"hidden_out": "hidden_out"} if i == k else {}
+            c.add(g, f"layer_{i}/", {"hidden": hidden, **{n: f"{n}_{i}" for n in CAPTION_PER_LAYER_IN}},
+                  {**{n: f"{n}_{i}" for n in CAPTION_PER_LAYER_OUT}, **last})
             for name in CAPTION_PER_LAYER_OUT:
                 c.output(f"{name}_{i}", outs[name])
-            hidden = named["hidden_out"]
+            hidden = f"layer_{i}/hidden_out"
+        c.output("hidden_out", io(graphs[-1])[1]["hidden_out"])
     else:
         raise BundleError(f"{path}: field \"task\" is {task!r}, not a task this script knows")
-    c.output(hidden, io(graphs[-1][1] if task == "text-classification" else graphs[-1])[1]["hidden_out"])
     return c.model(f"composed_1-{k}", check=False)
 
 

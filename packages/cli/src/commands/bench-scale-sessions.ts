@@ -9,7 +9,6 @@
 // created earlier (the order of their weights in memory), so every graph is loaded twice, in
 // the order split, composed, fused, composed, split, and each figure is the mean of its two.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { median } from "@beem-ts/core";
 import { createSession, type ort } from "@beem-ts/runtime";
@@ -34,16 +33,17 @@ export function runTool(what: string, args: readonly string[], log: (m: string) 
   return r.stdout;
 }
 
-/** The bundle's first k layers composed into one graph, written beside them on first use. */
+/**
+ * The bundle's first k layers composed into one graph, written beside them (a small file: the
+ * weights stay in the bundle's), anew on every run so that it always matches the script.
+ */
 export function composedGraph(bundle: string, k: number, log: (m: string) => void): string {
-  const file = join(bundle, `composed_1-${k}.onnx`);
-  if (!existsSync(file))
-    runTool(
-      `composing layers 1-${k} into one graph`,
-      [python(), join(REPO_ROOT, "training", "common", "compose_layers.py"), bundle, String(k)],
-      log,
-    );
-  return file;
+  runTool(
+    `composing layers 1-${k} into one graph`,
+    [python(), join(REPO_ROOT, "training", "common", "compose_layers.py"), bundle, String(k)],
+    log,
+  );
+  return join(bundle, `composed_1-${k}.onnx`);
 }
 
 /** One task's way of running the graphs; outputs to compare come back in the same order. */
