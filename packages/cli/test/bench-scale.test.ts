@@ -1,7 +1,7 @@
 // beem bench-scale on its small preset: a random Hugging Face checkpoint built and converted in
 // a temporary cache, then timed (the figures' relations are checked, not their values).
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -109,7 +109,12 @@ describe.runIf(hasTorch)("beem bench-scale --preset small", () => {
 
   it("composes a bundle's first K layers only for K within its layers", () => {
     const script = join(import.meta.dirname, "../../../training/common/compose_layers.py");
-    const bundle = join(cache, "small-text", "bundle");
+    // A manifest of four layers is all the check reads.
+    const bundle = mkdtempSync(join(cache, "four-layers-"));
+    writeFileSync(
+      join(bundle, "manifest.json"),
+      JSON.stringify({ task: "text-classification", graphs: { layers: [{}, {}, {}, {}] } }),
+    );
     for (const k of ["0", "5"]) {
       const r = spawnSync(PYTHON, [script, bundle, k], { encoding: "utf8" });
       expect(r.status).toBe(1);
