@@ -400,13 +400,18 @@ def externalize(models, dir):
     return bytes(blob)
 
 
-def complete_bundle(dir):
+def read_manifest(dir):
+    """The bundle's manifest.json and its path."""
     path = os.path.join(dir, "manifest.json")
     try:
         with open(path) as f:
-            manifest = json.load(f)
+            return json.load(f), path
     except (OSError, ValueError) as error:
         raise BundleError(f"{path}: cannot read the manifest ({error})")
+
+
+def complete_bundle(dir):
+    manifest, path = read_manifest(dir)
     task = manifest.get("task")
     if task == "image-captioning":
         models = caption_graphs(dir, manifest)

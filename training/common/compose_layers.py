@@ -20,13 +20,12 @@ Usage: /usr/bin/python3 training/common/compose_layers.py BUNDLE_DIR K
 Writes BUNDLE_DIR/composed_1-K.onnx (under a temporary name, then renamed) and prints its name.
 """
 import argparse
-import json
 import os
 import sys
 
 import onnx
 
-from bundle_graphs import BundleError, Composer, io
+from bundle_graphs import BundleError, Composer, io, read_manifest
 
 CAPTION_PER_LAYER_IN = ["past_key", "past_value", "cross_key", "cross_value"]
 CAPTION_PER_LAYER_OUT = ["present_key", "present_value", "prediction", "confidence", "entropy"]
@@ -41,12 +40,7 @@ def read_graph(dir, file):
 
 
 def compose(dir, k):
-    path = os.path.join(dir, "manifest.json")
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except (OSError, ValueError) as error:
-        raise BundleError(f"{path}: cannot read the manifest ({error})")
+    manifest, path = read_manifest(dir)
     layers = manifest.get("graphs", {}).get("layers", [])
     if not 1 <= k <= len(layers):
         raise BundleError(f"K is {k}; the bundle has layers 1 to {len(layers)}")
