@@ -66,28 +66,26 @@ def numpy_logits(w, spec, ids):
     if spec.kind == "albert":
         x = linear(x, "albert.encoder.embedding_hidden_mapping_in")
     for i in range(spec.layers):
+        # Each kind's names for the same post-LN layer: attention (query, key, value, output),
+        # its LayerNorm, the feed-forward in and out, its LayerNorm.
         if spec.kind == "bert":
             b = f"bert.encoder.layer.{i}."
-            a = mha(x, b + "attention.self.query", b + "attention.self.key", b + "attention.self.value")
-            x = layer_norm(linear(a, b + "attention.output.dense") + x, W(b + "attention.output.LayerNorm.weight"),
-                           W(b + "attention.output.LayerNorm.bias"), spec.eps)
-            f = linear(gelu(linear(x, b + "intermediate.dense"), spec.activation), b + "output.dense")
-            x = layer_norm(f + x, W(b + "output.LayerNorm.weight"), W(b + "output.LayerNorm.bias"), spec.eps)
+            names = ("attention.self.query", "attention.self.key", "attention.self.value",
+                     "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+                     "output.dense", "output.LayerNorm")
         elif spec.kind == "albert":
-            g = int(i / (spec.layers / spec.groups))
-            b = f"albert.encoder.albert_layer_groups.{g}.albert_layers.0."
-            a = mha(x, b + "attention.query", b + "attention.key", b + "attention.value")
-            x = layer_norm(x + linear(a, b + "attention.dense"), W(b + "attention.LayerNorm.weight"),
-                           W(b + "attention.LayerNorm.bias"), spec.eps)
-            f = linear(gelu(linear(x, b + "ffn"), spec.activation), b + "ffn_output")
-            x = layer_norm(f + x, W(b + "full_layer_layer_norm.weight"), W(b + "full_layer_layer_norm.bias"), spec.eps)
+            b = f"albert.encoder.albert_layer_groups.{int(i / (spec.layers / spec.groups))}.albert_layers.0."
+            names = ("attention.query", "attention.key", "attention.value", "attention.dense",
+                     "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm")
         else:
             b = f"distilbert.transformer.layer.{i}."
-            a = mha(x, b + "attention.q_lin", b + "attention.k_lin", b + "attention.v_lin")
-            x = layer_norm(linear(a, b + "attention.out_lin") + x, W(b + "sa_layer_norm.weight"),
-                           W(b + "sa_layer_norm.bias"), spec.eps)
-            f = linear(gelu(linear(x, b + "ffn.lin1"), spec.activation), b + "ffn.lin2")
-            x = layer_norm(f + x, W(b + "output_layer_norm.weight"), W(b + "output_layer_norm.bias"), spec.eps)
+            names = ("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+                     "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm")
+        q, k, v, out, ln1, ffn_in, ffn_out, ln2 = (b + n for n in names)
+        a = mha(x, q, k, v)
+        x = layer_norm(linear(a, out) + x, W(ln1 + ".weight"), W(ln1 + ".bias"), spec.eps)
+        f = linear(gelu(linear(x, ffn_in), spec.activation), ffn_out)
+        x = layer_norm(f + x, W(ln2 + ".weight"), W(ln2 + ".bias"), spec.eps)
     first = x[0]
     if spec.kind == "distilbert":
         pooled = np.maximum(linear(first, "pre_classifier"), 0.0)
