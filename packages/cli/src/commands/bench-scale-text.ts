@@ -71,6 +71,8 @@ function textSessionWork(
     BigInt64Array.from({ length: tokens }, (_, i) => BigInt(5 + (i % 60))),
     [1, tokens],
   );
+  const composedFeeds = { hidden, attention_mask: mask };
+  const fusedFeeds = { [fusedSpec.inputs[0]!]: ids, [fusedSpec.inputs[1]!]: mask };
   return {
     layerFiles: specs.map((l) => join(bundle, l.file)),
     composedFile: composedGraph(bundle, k, log),
@@ -87,10 +89,10 @@ function textSessionWork(
       return logits;
     },
     composed: async (session) => {
-      const out = await session.run({ hidden, attention_mask: mask });
+      const out = await session.run(composedFeeds);
       return specs.map((_, i) => out[`logits_${i + 1}`]!.data as Float32Array);
     },
-    fused: (session) => session.run({ [fusedSpec.inputs[0]!]: ids, [fusedSpec.inputs[1]!]: mask }),
+    fused: (session) => session.run(fusedFeeds),
   };
 }
 
