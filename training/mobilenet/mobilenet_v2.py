@@ -118,7 +118,7 @@ class Conv(Op):
     def forward(self, x):
         y = self.conv(x if self.pad is None else self.pad(x))
         if self.clamp is not None:
-            y = torch.clamp(y, *self.clamp)
+            y.clamp_(*self.clamp)  # in place: y is this op's own new tensor
         return self.fake_quant(y)
 
 
@@ -132,7 +132,7 @@ class Add(Op):
     def forward(self, a, b):
         y = a + b
         if self.clamp is not None:
-            y = torch.clamp(y, *self.clamp)
+            y.clamp_(*self.clamp)  # in place: y is this op's own new tensor
         return self.fake_quant(y)
 
 
@@ -221,10 +221,16 @@ class MobileNetV2(nn.Module):
         self.eval().requires_grad_(False)
 
     @staticmethod
-    def _run(ops, values):
-        for op in ops:
+    def _run(ops, values, keep):
+        """Runs `ops` on the tensors in `values`, dropping each as soon as no later op reads it
+        (a batch of 32 would otherwise hold every activation at once); returns tensor `keep`."""
+        last_reader = {i: n for n, op in enumerate(ops) for i in op.inputs}
+        for n, op in enumerate(ops):
             values[op.output] = op(*(values[i] for i in op.inputs))
-        return values
+            for i in set(op.inputs):
+                if last_reader[i] == n and i != keep:
+                    del values[i]
+        return values[keep]
 
     def features(self, pixel_values):
         """The feature map before the global average pool, after the last 1x1 convolution and its
@@ -232,13 +238,12 @@ class MobileNetV2(nn.Module):
         multiples of 32 work too ([B, 1280, H/32, W/32]): the padding, computed from the file's
         224x224 shapes, is the same for every such size."""
         x = pixel_values if self.input_grid is None else round_to_grid(pixel_values, self.input_grid)
-        return self._run(self.blocks, {self.input: x})[self.features_index]
+        return self._run(self.blocks, {self.input: x}, self.features_index)
 
     def forward(self, pixel_values):
         """The classifier's softmax scores, [B, 1001] (index 0 "background"); 224x224 input only
         (the file's average pool is 7x7)."""
-        values = {self.features_index: self.features(pixel_values)}
-        return self._run(self.head, values)[self.output]
+        return self._run(self.head, {self.features_index: self.features(pixel_values)}, self.output)
 
 
 def load_mobilenet_v2(tflite_path, fake_quant=False):
