@@ -14,7 +14,8 @@ that `features` and the classifier share their weights as ordinary parameters
     model.features(x)  # [1, 1280, 7, 7], after the last 1x1 convolution and its ReLU6
     model(x)           # [1, 1001] softmax scores, index 0 "background"
 
-Activations are NCHW floats. The float path computes in float32 throughout and is the one to
+Activations are NCHW floats (stored channels-last, as the weights are: `.contiguous()` gives the
+plain layout). The float path computes in float32 throughout and is the one to
 use. With `fake_quant=True` every op's output is rounded and clamped to its tensor's uint8 grid
 as the integer kernels do: op by op this gives the reference's uint8 values exactly, except for a
 value that lies within float error of a rounding tie (check_ops.py); check.py compares both paths
@@ -218,7 +219,9 @@ class MobileNetV2(nn.Module):
             if not known.issuperset(op.inputs):
                 raise TFLiteError("an op after the average pool reads a tensor from before it other than the feature map")
             known.add(op.output)
-        self.eval().requires_grad_(False)
+        # Channels-last weights make PyTorch's CPU convolutions run channels-last: 17 to 42 % of
+        # the NCHW layout's CPU time at batch 1 to 16 on the 2-core machine here.
+        self.to(memory_format=torch.channels_last).eval().requires_grad_(False)
 
     @staticmethod
     def _run(ops, values, keep):
