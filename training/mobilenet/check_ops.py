@@ -9,6 +9,9 @@ everything after it. Here each op starts from the reference's inputs, so such fl
 a value may differ by one step only where it lies within TIE of a tie, which this script counts
 and exits 1 on anything else.
 
+Also prints how far the float network's own feature map lies from the reference's (the
+quantisation noise of the uint8 network, which the float one does not have).
+
 Usage: python3 check_ops.py [--tflite FILE] [--reference DIR] [--photos N]   (about 5 s a photo)
 Needs Arm NN (armnn_runner.py).
 """
@@ -39,9 +42,10 @@ def tapped_runner(path, outputs):
         return ArmNN(tmp.name)
 
 
-def check_photo(ops, grids, tensors, net, pixels, input_index):
-    """(values compared, values that differ, largest |difference| in steps, farthest from a tie
-    among them) for one photo."""
+def check_photo(float_net, grids, tensors, net, pixels):
+    """For one photo: values compared, values that differ, the largest |difference| in steps, the
+    farthest from a tie among them; and how the float network's own feature map compares with the
+    reference's (cosine, relative difference)."""
     by_name = dict(zip(net.names, net(pixels)))
 
     def reference(index):
@@ -54,9 +58,9 @@ def check_photo(ops, grids, tensors, net, pixels, input_index):
     x = to_pixel_values(pixels).double()
     compared = differ = worst = 0
     farthest = 0.0
-    for op, (scale, zero_point, lo, hi) in zip(ops, grids):
+    for op, (scale, zero_point, lo, hi) in zip(list(float_net.blocks) + list(float_net.head), grids):
         with torch.no_grad():
-            y = op(*(x if i == input_index else reference(i) for i in op.inputs)).numpy() / scale + zero_point
+            y = op(*(x if i == float_net.input else reference(i) for i in op.inputs)).numpy() / scale + zero_point
         ours = np.clip(np.round(y), lo, hi)
         theirs = np.round(reference(op.output).numpy() / scale + zero_point)
         bad = ours != theirs
@@ -65,7 +69,12 @@ def check_photo(ops, grids, tensors, net, pixels, input_index):
         if bad.any():
             worst = max(worst, float(np.abs(ours - theirs).max()))
             farthest = max(farthest, float(np.abs(np.abs(y - np.floor(y)) - 0.5)[bad].max()))
-    return compared, differ, worst, farthest
+    with torch.no_grad():
+        ours = float_net.features(x).flatten()
+    theirs = reference(float_net.features_index).flatten()
+    cosine = float(ours @ theirs / ours.norm() / theirs.norm())
+    relative = float((ours - theirs).norm() / theirs.norm())
+    return compared, differ, worst, farthest, cosine, relative
 
 
 def main():
@@ -91,12 +100,13 @@ def main():
     net = tapped_runner(args.tflite, [op.output for op in ops])
     failed = False
     for p, pixels in zip(photos, batch):
-        compared, differ, worst, farthest = check_photo(ops, grids, model.tensors, net, pixels, float_net.input)
+        compared, differ, worst, farthest, cosine, relative = check_photo(float_net, grids, model.tensors, net, pixels)
         ok = worst <= 1 and farthest <= TIE
         failed |= not ok
         print(f"{p['name']:18} {len(ops)} ops, {compared:,} values: {differ} differ"
               + (f" by {worst:.0f} step, each within {farthest:.1e} steps of a rounding tie" if differ else "")
-              + ("" if ok else "  FAILED"), flush=True)
+              + ("" if ok else "  FAILED")
+              + f"; float feature map: cosine {cosine:.4f}, relative difference {relative:.3f}", flush=True)
     return 1 if failed else 0
 
 
