@@ -16,7 +16,6 @@ Usage: python3 check_ops.py [--tflite FILE] [--reference DIR] [--photos N]   (ab
 Needs Arm NN (armnn_runner.py).
 """
 import argparse
-import os
 import sys
 import tempfile
 
