@@ -21,7 +21,7 @@ import sys
 import torch
 from torch import nn
 
-from model import CaptionConfig, Captioner
+from model import CaptionConfig, Captioner, greedy
 from train import MEAN, STD, load_split, pixels
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
@@ -125,36 +125,6 @@ def export(module, args, path, inputs, outputs, axes):
     with torch.enable_grad():
         torch.onnx.export(module.eval(), args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET)
-
-
-@torch.no_grad()
-def greedy(model, cfg, pixel_values, max_tokens=30):
-    """Full-depth greedy decoding, one position at a time with caches (as the runtime does)."""
-    memory = model.encoder(pixel_values)
-    cross = [layer.cross_keys_values(memory) for layer in model.layers]
-    b = pixel_values.shape[0]
-    empty = memory.new_zeros(b, cfg.heads, 0, cfg.head_dim)
-    past = [(empty, empty) for _ in model.layers]
-    token = torch.full((b, 1), cfg.bos_id, dtype=torch.long)
-    out = []
-    for pos in range(max_tokens):
-        hidden = model.embed(token, pos)
-        for i, layer in enumerate(model.layers):
-            hidden, k, v = layer(hidden, past[i][0], past[i][1], *cross[i])
-            past[i] = (k, v)
-        token = model.exit_logits(cfg.layers - 1, hidden)[:, -1].argmax(-1, keepdim=True)
-        out.append(token[:, 0].tolist())
-        if all(t == cfg.eos_id for t in out[-1]) or all(cfg.eos_id in col for col in zip(*out)):
-            break
-    sequences = []
-    for r in range(b):
-        seq = []
-        for step in out:
-            if step[r] == cfg.eos_id:
-                break
-            seq.append(step[r])
-        sequences.append(seq)
-    return sequences
 
 
 def main():

@@ -108,23 +108,28 @@ class DecoderLayer(nn.Module):
         return scores.softmax(-1) @ v
 
     def forward(self, hidden, past_k, past_v, cross_k, cross_v, causal=None):
-        """hidden (B, T, D); past (B, H, P, Dh); returns hidden, present_k, present_v."""
+        """hidden (B, T, D); past (B, H, P, Dh); returns hidden, present_k, present_v. Without
+        cross-attention keys (None) the layer runs as a language model's (pre-training on text)."""
         q = self.split(self.q(self.ln_self(hidden)))
         k, v = self.self_kv(hidden)
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
         hidden = hidden + self.drop(self.out(self.merge(self.attend(q, k, v, causal))))
-        cq = self.split(self.cross_q(self.ln_cross(hidden)))
-        hidden = hidden + self.drop(self.cross_out(self.merge(self.attend(cq, cross_k, cross_v))))
+        if cross_k is not None:
+            cq = self.split(self.cross_q(self.ln_cross(hidden)))
+            hidden = hidden + self.drop(self.cross_out(self.merge(self.attend(cq, cross_k, cross_v))))
         hidden = hidden + self.drop(self.mlp(self.ln_mlp(hidden)))
         return hidden, k, v
 
 
 class Captioner(nn.Module):
-    def __init__(self, cfg: CaptionConfig):
+    """The decoder with its exit heads, and an image encoder: the scene CNN by default, or any
+    module mapping the encoder's input to memory (B, S, hidden)."""
+
+    def __init__(self, cfg: CaptionConfig, encoder: nn.Module = None):
         super().__init__()
         self.cfg = cfg
-        self.encoder = ImageEncoder(cfg)
+        self.encoder = ImageEncoder(cfg) if encoder is None else encoder
         self.tokens = nn.Embedding(cfg.vocab_size, cfg.hidden)
         self.positions = nn.Embedding(cfg.max_length, cfg.hidden)
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.layers))
@@ -157,8 +162,9 @@ class Captioner(nn.Module):
         return self.decode(self.encoder(pixel_values), input_ids, captions_per_image)
 
     def decode(self, memory, input_ids, captions_per_image=1):
-        """Teacher-forced logits of every exit from the image memory."""
-        if captions_per_image > 1:
+        """Teacher-forced logits of every exit from the image memory (None: as a language model,
+        without cross-attention)."""
+        if memory is not None and captions_per_image > 1:
             memory = memory.repeat_interleave(captions_per_image, dim=0)
         b, t = input_ids.shape
         hidden = self.drop(self.embed(input_ids))
@@ -166,7 +172,7 @@ class Captioner(nn.Module):
         empty = hidden.new_zeros(b, self.cfg.heads, 0, self.cfg.head_dim)
         out = []
         for i, layer in enumerate(self.layers):
-            ck, cv = layer.cross_keys_values(memory)
+            ck, cv = (None, None) if memory is None else layer.cross_keys_values(memory)
             hidden, _, _ = layer(hidden, empty, empty, ck, cv, causal)
             out.append(self.exit_logits(i, hidden))
         return torch.stack(out)
@@ -182,3 +188,33 @@ def warmup_cosine(step, total, warmup):
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def greedy(model, cfg, pixel_values, max_tokens=30):
+    """Full-depth greedy decoding, one position at a time with caches (as the runtime does)."""
+    memory = model.encoder(pixel_values)
+    cross = [layer.cross_keys_values(memory) for layer in model.layers]
+    b = pixel_values.shape[0]
+    empty = memory.new_zeros(b, cfg.heads, 0, cfg.head_dim)
+    past = [(empty, empty) for _ in model.layers]
+    token = torch.full((b, 1), cfg.bos_id, dtype=torch.long, device=memory.device)
+    out = []
+    for pos in range(max_tokens):
+        hidden = model.embed(token, pos)
+        for i, layer in enumerate(model.layers):
+            hidden, k, v = layer(hidden, past[i][0], past[i][1], *cross[i])
+            past[i] = (k, v)
+        token = model.exit_logits(cfg.layers - 1, hidden)[:, -1].argmax(-1, keepdim=True)
+        out.append(token[:, 0].tolist())
+        if all(t == cfg.eos_id for t in out[-1]) or all(cfg.eos_id in col for col in zip(*out)):
+            break
+    sequences = []
+    for r in range(b):
+        seq = []
+        for step in out:
+            if step[r] == cfg.eos_id:
+                break
+            seq.append(step[r])
+        sequences.append(seq)
+    return sequences
