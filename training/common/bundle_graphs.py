@@ -15,6 +15,7 @@ script then adds, from those same graphs:
   * `cross_kv_all.onnx`: every layer's cross-attention keys/values from the image memory;
   * `kv_above_{k}.onnx` (k = 1..L-1): the self-attention keys/values of layers k+1..L for hidden
     states that exited at layer k (copied upwards), in one run;
+  * (an `imageClassifier` graph, where the manifest names one, only has its weights moved);
 - text bundles: `encoder_full.onnx`, the embeddings, every layer and only the last exit head.
 
 All graphs of the bundle then keep their weights in one external-data file, `weights.bin`, each
@@ -254,6 +255,9 @@ def caption_graphs(dir, manifest):
         return model.graph
 
     read(manifest["graphs"]["encoder"]["file"], ["pixel_values"], ["memory"])
+    classifier = manifest["graphs"].get("imageClassifier")
+    if classifier is not None:  # the encoder's backbone with its own head: its weights shared
+        read(classifier["file"], ["pixel_values"], ["scores"])
     shortlists = [read_shortlist(dir, l) for l in layers]
     embed = read(manifest["graphs"]["embed"]["file"], ["input_ids", "position_ids"], ["hidden"])
     steps, cross, kvs = [], [], []
