@@ -1,0 +1,169 @@
+"""Exports the trained photo captioner as a caption bundle:
+
+- encoder.onnx: pixel_values (B, 3, 224, 224) -> memory (B, 50, hidden): the float MobileNetV2
+  rebuilt from the TFLite file (training/mobilenet) and the trained projection;
+- image_classifier.onnx: the same MobileNetV2 with its ImageNet head, pixel_values -> scores
+  (B, 1001): not run by the captioner; it lets a test check the converted encoder against the
+  TFLite reference (its backbone weights are the encoder's, stored once);
+- embed.onnx, layer_{i}.onnx, cross_kv_{i}.onnx, kv_{i}.onnx as for the scene captioner
+  (training/caption/export.py), then the fused graphs and one weights.bin (bundle_graphs.py);
+- tokenizer files, imagenet_labels.txt, LICENSE-mobilenet-v2 (Apache-2.0), manifest.json,
+  golden.json (PyTorch's full-depth greedy captions of the reference photos at 224 x 224).
+
+Usage: /usr/bin/python3 export_photo.py --run RUN --data DATA --tflite FILE.tflite --golden DIR --out models/photo-caption
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from photo_model import PhotoCaptionConfig, PhotoEncoder, photo_captioner
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "caption"))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+sys.path.insert(0, os.path.join(HERE, "..", "mobilenet"))
+from export import CrossKV, Embed, SelfKV, Step, export  # noqa: E402
+from model import greedy  # noqa: E402
+from bundle_graphs import complete_bundle  # noqa: E402
+from mobilenet_v2 import load_mobilenet_v2, to_pixel_values  # noqa: E402
+
+
+class Classifier(nn.Module):
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, pixel_values):
+        return self.backbone(pixel_values)
+
+
+def load_best(run):
+    path = os.path.join(run, "best.pt")
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no trained model (run train_photo.py first)")
+    best = torch.load(path, map_location="cpu")
+    cfg = PhotoCaptionConfig(**best["config"])
+    model = photo_captioner(cfg)
+    model.load_state_dict(best["model"])
+    return model.eval(), cfg, best
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--run", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--tflite", required=True)
+    p.add_argument("--golden", required=True, help="folder of 224 x 224 PNG photos for golden.json")
+    p.add_argument("--out", required=True)
+    p.add_argument("--id", default="photo-caption")
+    args = p.parse_args()
+    model, cfg, best = load_best(args.run)
+    backbone = load_mobilenet_v2(args.tflite).eval()
+    with open(os.path.join(args.data, "data.json")) as f:
+        data = json.load(f)
+    with open(os.path.join(args.run, "checkpoint.pt"), "rb") as f:
+        history = torch.load(f, map_location="cpu")["state"]["history"]
+    os.makedirs(args.out, exist_ok=True)
+    for old in glob.glob(os.path.join(args.out, "*.onnx")):
+        os.remove(old)
+    H, Dh, D, S = cfg.heads, cfg.head_dim, cfg.hidden, cfg.memory_length
+    size = data["image"]["size"]
+    encoder = PhotoEncoder(backbone, model.encoder).eval()
+    px = torch.zeros(1, 3, size, size)
+    with torch.no_grad():
+        memory = encoder(px)
+    hidden = torch.randn(2, 1, D)
+    past = torch.randn(2, H, 3, Dh)
+    cross = torch.randn(2, H, S, Dh)
+    out = lambda name: os.path.join(args.out, name)  # noqa: E731
+    export(encoder, (px,), out("encoder.onnx"), ["pixel_values"], ["memory"],
+           {"pixel_values": {0: "batch"}, "memory": {0: "batch"}})
+    export(Classifier(backbone), (px,), out("image_classifier.onnx"), ["pixel_values"], ["scores"],
+           {"pixel_values": {0: "batch"}, "scores": {0: "batch"}})
+    export(Embed(model), (torch.tensor([[5], [6]]), torch.tensor([[0], [0]])), out("embed.onnx"),
+           ["input_ids", "position_ids"], ["hidden"],
+           {"input_ids": {0: "batch", 1: "steps"}, "position_ids": {0: "batch", 1: "steps"},
+            "hidden": {0: "batch", 1: "steps"}})
+    for i, layer in enumerate(model.layers):
+        n = i + 1
+        export(CrossKV(layer), (memory.repeat(2, 1, 1),), out(f"cross_kv_{n}.onnx"), ["memory"],
+               ["cross_key", "cross_value"],
+               {"memory": {0: "batch"}, "cross_key": {0: "batch"}, "cross_value": {0: "batch"}})
+        export(SelfKV(layer), (torch.randn(2, 3, D),), out(f"kv_{n}.onnx"), ["hidden"], ["key", "value"],
+               {"hidden": {0: "batch", 1: "positions"}, "key": {0: "batch", 2: "positions"},
+                "value": {0: "batch", 2: "positions"}})
+        export(Step(model, i), (hidden, past, past, cross, cross), out(f"layer_{n}.onnx"),
+               ["hidden", "past_key", "past_value", "cross_key", "cross_value"],
+               ["hidden_out", "present_key", "present_value", "logits"],
+               {"hidden": {0: "batch"}, "past_key": {0: "batch", 2: "past"}, "past_value": {0: "batch", 2: "past"},
+                "cross_key": {0: "batch"}, "cross_value": {0: "batch"}, "hidden_out": {0: "batch"},
+                "present_key": {0: "batch", 2: "total"}, "present_value": {0: "batch", 2: "total"},
+                "logits": {0: "batch"}})
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(args.data, "tokenizer", name), out(name))
+    encoder_dir = os.path.dirname(os.path.abspath(args.tflite))
+    shutil.copy(os.path.join(encoder_dir, "imagenet_labels.txt"), out("imagenet_labels.txt"))
+    shutil.copy(os.path.join(encoder_dir, "LICENSE"), out("LICENSE-mobilenet-v2"))
+
+    # golden.json: PyTorch's greedy captions of photos already at the model's size (the runtime
+    # does not resample them, so both see the same pixels).
+    photos = sorted(glob.glob(os.path.join(args.golden, "*.png")))
+    if not photos:
+        sys.exit(f"{args.golden}: no .png photos for golden.json")
+    pixels = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in photos])
+    if pixels.shape[1:3] != (size, size):
+        sys.exit(f"{args.golden}: golden photos must be {size} x {size}, not {pixels.shape[1:3]}")
+    with torch.no_grad():
+        captions = greedy(model, cfg, encoder(to_pixel_values(pixels)), max_tokens=cfg.max_length - 1)
+    with open(out("golden.json"), "w") as f:
+        json.dump({"source": f"PyTorch greedy, full depth, {size} x {size} PNGs of {args.golden}",
+                   "photos": [os.path.basename(f) for f in photos], "tokens": captions}, f)
+        f.write("\n")
+
+    manifest = {
+        "format": "beem-bundle",
+        "formatVersion": 1,
+        "id": args.id,
+        "task": "image-captioning",
+        "numExits": cfg.layers,
+        "hiddenSize": D,
+        "heads": H,
+        "headDim": Dh,
+        "vocabSize": cfg.vocab_size,
+        "memoryLength": S,
+        "maxLength": cfg.max_length,
+        "tokens": {"pad": cfg.pad_id, "bos": cfg.bos_id, "eos": cfg.eos_id},
+        "image": data["image"],
+        "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
+        "graphs": {
+            "encoder": {"file": "encoder.onnx", "inputs": ["pixel_values"], "outputs": ["memory"]},
+            "embed": {"file": "embed.onnx", "inputs": ["input_ids", "position_ids"], "outputs": ["hidden"]},
+            "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx"}
+                       for n in range(1, cfg.layers + 1)],
+            "imageClassifier": {"file": "image_classifier.onnx", "labels": "imagenet_labels.txt"},
+        },
+        "training": {
+            "config": cfg.to_dict(),
+            "data": {k: data[k] for k in ("splits", "textOnly", "vocabSize", "calibrationMod")},
+            "variants": [{k: v[k] for k in ("k", "name")} for v in data["variants"]],
+            "best": best["record"],
+            "history": history,
+        },
+    }
+    with open(out("manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    complete_bundle(args.out)
+    print(f"exported {cfg.layers} layers, the encoder and the fused graphs to {args.out}; golden: {captions[:2]}")
+
+
+if __name__ == "__main__":
+    main()

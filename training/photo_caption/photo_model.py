@@ -1,0 +1,81 @@
+"""The photo captioner: MobileNetV2's 7 x 7 feature map (frozen, pretrained on ImageNet), projected
+to the decoder's width, and the scene captioner's decoder (training/caption/model.py): GPT-2-style
+layers with cross-attention and an exit head after every layer."""
+import os
+import sys
+from dataclasses import dataclass, asdict
+
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "caption"))
+from model import Captioner  # noqa: E402
+
+
+@dataclass(frozen=True)
+class PhotoCaptionConfig:
+    vocab_size: int
+    hidden: int = 320
+    layers: int = 6
+    heads: int = 5
+    ffn: int = 1024
+    max_length: int = 32
+    dropout: float = 0.1
+    features: int = 1280  # MobileNetV2's last feature map: channels
+    grid: int = 7  # and side
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+    separate_heads: bool = False
+
+    def to_dict(self):
+        return asdict(self)
+
+    @property
+    def head_dim(self):
+        return self.hidden // self.heads
+
+    @property
+    def memory_length(self):
+        """The grid's cells, then one token for the whole photo."""
+        return self.grid * self.grid + 1
+
+
+class FeatureProjector(nn.Module):
+    """MobileNetV2 features (B, C, g, g) -> memory (B, g*g + 1, hidden): each cell projected with
+    a learned position, then the mean over the cells (the photo as a whole) as one more token."""
+
+    def __init__(self, cfg: PhotoCaptionConfig):
+        super().__init__()
+        self.cells = nn.Linear(cfg.features, cfg.hidden)
+        self.whole = nn.Linear(cfg.features, cfg.hidden)
+        self.pos = nn.Parameter(torch.zeros(1, cfg.memory_length, cfg.hidden))
+        self.norm = nn.LayerNorm(cfg.hidden)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, features):
+        cells = features.flatten(2).transpose(1, 2)  # B, g*g, C
+        whole = cells.mean(1, keepdim=True)
+        x = torch.cat([self.cells(cells), self.whole(whole)], dim=1)
+        return self.drop(self.norm(x + self.pos))
+
+
+def photo_captioner(cfg: PhotoCaptionConfig) -> Captioner:
+    """The decoder with a feature projector as its encoder (trained on cached features). Its
+    cross-attention output projections start at zero, so a decoder pre-trained as a language
+    model (cross-attention skipped) begins caption training unchanged."""
+    model = Captioner(cfg, encoder=FeatureProjector(cfg))
+    for layer in model.layers:
+        nn.init.zeros_(layer.cross_out.weight)
+    return model
+
+
+class PhotoEncoder(nn.Module):
+    """What the bundle's encoder graph computes: pixel_values -> MobileNetV2 features -> memory."""
+
+    def __init__(self, backbone, projector):
+        super().__init__()
+        self.backbone, self.projector = backbone, projector
+
+    def forward(self, pixel_values):
+        return self.projector(self.backbone.features(pixel_values))
