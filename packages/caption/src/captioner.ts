@@ -272,6 +272,21 @@ export class Captioner {
     return out;
   }
 
+  /**
+   * The image's encoder memory averaged over its positions (`hiddenSize` values): a vector for
+   * comparing images by what the captioner sees (the nearest-neighbour baseline of
+   * `beem caption-eval` ranks training photos by its cosine similarity).
+   */
+  async imageEmbedding(image: ImageInput): Promise<Float32Array> {
+    const memory = await this.model.encode([await this.#pixels(image)]);
+    const [, positions, width] = memory.dims as [number, number, number];
+    const data = memory.data as Float32Array;
+    const out = new Float32Array(width);
+    for (let p = 0; p < positions; p++)
+      for (let d = 0; d < width; d++) out[d]! += data[p * width + d]! / positions;
+    return out;
+  }
+
   /** Token ids to caption text. */
   decodeText(ids: readonly number[]): string {
     return this.#tokenizer

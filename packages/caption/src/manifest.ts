@@ -67,12 +67,19 @@ export interface CaptionManifest extends BundleManifest {
      * in place of `hidden`), so that a token costs one run less.
      */
     readonly embedStep?: string;
+    /**
+     * Optional, not run by the captioner: the encoder's pretrained backbone with its own
+     * classification head (`pixel_values` in, `scores` out), and its label names one per line,
+     * so that a converted encoder can be checked against its reference.
+     */
+    readonly imageClassifier?: { readonly file: string; readonly labels: string };
   };
   /** The external-data file the graphs keep their weights in (informational). */
   readonly weights?: string;
 }
 
 const RESAMPLE = ["bilinear", "bicubic", "lanczos"] as const;
+const IMAGE_FIELDS = ["size", "resize", "resample", "mean", "std", "background"];
 
 export async function readCaptionManifest(dir: string): Promise<CaptionManifest> {
   const { manifest: m, check } = await readManifest<CaptionManifest>(dir, "image-captioning");
@@ -96,8 +103,22 @@ export async function readCaptionManifest(dir: string): Promise<CaptionManifest>
     check.file("graphs.fused.step", ".onnx");
     check.file("graphs.fused.crossKv", ".onnx");
   }
+  if (m.graphs.imageClassifier !== undefined) {
+    check.file("graphs.imageClassifier.file", ".onnx");
+    check.file("graphs.imageClassifier.labels");
+  }
+  // Preprocessing the runtime does not know would silently feed the encoder other pixels.
   check.that(
-    Number.isInteger(m.image?.size) && m.image.size >= 8,
+    typeof m.image === "object" && m.image !== null && !Array.isArray(m.image),
+    `field "image" must be an object with the preprocessing (${IMAGE_FIELDS.join(", ")})`,
+  );
+  const unknown = Object.keys(m.image).filter((key) => !IMAGE_FIELDS.includes(key));
+  check.that(
+    unknown.length === 0,
+    `field "image.${unknown[0]}" is not preprocessing this runtime knows (${IMAGE_FIELDS.join(", ")})`,
+  );
+  check.that(
+    Number.isInteger(m.image.size) && m.image.size >= 8,
     `field "image.size" must be an integer >= 8`,
   );
   check.that(m.image.resize === "fill", `field "image.resize" must be "fill"`);

@@ -1,0 +1,173 @@
+// The bundled photo captioner (models/photo-caption): its MobileNetV2 encoder against the TFLite
+// reference, its captions against PyTorch's, and every odd image through its preprocessing.
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ort } from "@beem-ts/runtime";
+import { Captioner, imageToPixels } from "../src/index.js";
+import { closedPolicy } from "./bundle.js";
+import { PHOTO_BUNDLE, REFERENCE, photoBundlePresent, type Reference } from "./photo-bundle.js";
+
+/**
+ * Largest difference allowed between the float network's scores and the quantised reference's,
+ * in output quantisation steps (1/256). The float network skips the reference's rounding of
+ * every activation to 8 bits, so its scores drift from the reference's by a few steps where a
+ * photo's top classes are close (measured: see training/mobilenet/README.md).
+ */
+const MAX_STEPS = 16;
+
+describe.runIf(photoBundlePresent)("the photo captioner", () => {
+  let captioner: Captioner;
+  let reference: Reference;
+  beforeAll(async () => {
+    captioner = await Captioner.load(PHOTO_BUNDLE);
+    reference = JSON.parse(await readFile(join(REFERENCE, "reference.json"), "utf8")) as Reference;
+  });
+  afterAll(() => captioner.dispose());
+
+  it("its encoder, with its ImageNet head, gives the TFLite reference's top-1 on all twelve photos", async () => {
+    const { manifest } = captioner.model;
+    const graph = manifest.graphs.imageClassifier!;
+    const labels = (await readFile(join(PHOTO_BUNDLE, graph.labels), "utf8")).split("\n");
+    const session = await ort.InferenceSession.create(join(PHOTO_BUNDLE, graph.file));
+    try {
+      const s = manifest.image.size;
+      let worst = 0;
+      for (const photo of reference.photos) {
+        // The reference's own 224 x 224 input: not resampled again, the same pixels.
+        const pixels = await imageToPixels(join(REFERENCE, photo.png), manifest.image);
+        const out = await session.run({
+          pixel_values: new ort.Tensor("float32", pixels, [1, 3, s, s]),
+        });
+        const scores = out.scores!.data as Float32Array;
+        const top = scores.indexOf(Math.max(...scores));
+        expect(labels[top], photo.name).toBe(photo.top3[0]!.label);
+        for (let i = 0; i < scores.length; i++) {
+          const steps = Math.abs(scores[i]! / reference.output.scale - photo.scores[i]!);
+          worst = Math.max(worst, steps);
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(MAX_STEPS);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("captions the reference photos as PyTorch does at full depth, fused and layer by layer", async () => {
+    const golden = JSON.parse(await readFile(join(PHOTO_BUNDLE, "golden.json"), "utf8")) as {
+      photos: string[];
+      tokens: number[][];
+    };
+    const closed = closedPolicy(captioner.numExits);
+    for (const [i, name] of golden.photos.entries()) {
+      const image = join(REFERENCE, name);
+      const ids = (r: { tokens: readonly { id: number }[] }) => r.tokens.map((t) => t.id);
+      expect(ids(await captioner.caption(image, { full: true })), name).toEqual(golden.tokens[i]);
+      expect(ids(await captioner.caption(image, { full: true, layerByLayer: true }))).toEqual(
+        golden.tokens[i],
+      );
+      // Early exit with every threshold at infinity is full depth.
+      expect(ids(await captioner.caption(image, { policy: closed }))).toEqual(golden.tokens[i]);
+    }
+  });
+
+  it("describes a photo in words, exits early at its default policy, and ends its captions", async () => {
+    const r = await captioner.caption(join(REFERENCE, "pets.png"));
+    expect(r.text).toMatch(/\bdogs?\b/);
+    expect(r.meanExitLayer).toBeLessThan(captioner.numExits);
+    expect(r.exitLayers.length).toBe(r.tokens.length + 1); // the end token's layer last
+  });
+
+  describe("odd images through the photo preprocessing", () => {
+    let photo: Buffer;
+    beforeAll(async () => {
+      photo = await sharp(join(REFERENCE, "pets.png")).jpeg().toBuffer();
+    });
+    const cases: [string, () => Promise<Buffer>][] = [
+      ["a CMYK JPEG", () => sharp(photo).toColourspace("cmyk").jpeg().toBuffer()],
+      ["a greyscale PNG", () => sharp(photo).greyscale().png().toBuffer()],
+      ["a 16-bit PNG", () => sharp(photo).toColourspace("rgb16").png().toBuffer()],
+      ["a PNG with alpha", () => sharp(photo).ensureAlpha(0.5).png().toBuffer()],
+      [
+        "an EXIF-rotated JPEG",
+        () => sharp(photo).rotate(-90).withMetadata({ orientation: 6 }).jpeg().toBuffer(),
+      ],
+      [
+        "a 1 x 1 image",
+        () =>
+          sharp({ create: { width: 1, height: 1, channels: 3, background: "#808080" } })
+            .png()
+            .toBuffer(),
+      ],
+      [
+        "a 10000 x 3 image",
+        () =>
+          sharp({ create: { width: 10000, height: 3, channels: 3, background: "#3060c0" } })
+            .png()
+            .toBuffer(),
+      ],
+    ];
+    it.each(cases)("captions %s", async (_, make) => {
+      const r = await captioner.caption(await make());
+      expect(r.tokens.length).toBeGreaterThan(0);
+      expect(r.text.length).toBeGreaterThan(0);
+    });
+
+    it("refuses a truncated JPEG and a decompression bomb with clear errors", async () => {
+      await expect(captioner.caption(photo.subarray(0, photo.length >> 1))).rejects.toMatchObject({
+        code: "UNSUPPORTED_IMAGE",
+      });
+      const bomb = await sharp({
+        create: { width: 12000, height: 12000, channels: 3, background: "#000000" },
+      })
+        .png({ compressionLevel: 9 })
+        .toBuffer();
+      await expect(captioner.caption(bomb)).rejects.toMatchObject({ code: "IMAGE_TOO_LARGE" });
+    });
+  });
+});
+
+describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () => {
+  let dir: string;
+  let manifest: Record<string, unknown>;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "beem-photo-manifest-"));
+    for (const file of await readdir(PHOTO_BUNDLE))
+      if (file !== "manifest.json") await symlink(resolve(PHOTO_BUNDLE, file), join(dir, file));
+    manifest = JSON.parse(await readFile(join(PHOTO_BUNDLE, "manifest.json"), "utf8"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const image = (change: (image: Record<string, unknown>) => void) => {
+    const copy = structuredClone(manifest) as { image: Record<string, unknown> };
+    change(copy.image);
+    return copy;
+  };
+  it.each([
+    ["missing", () => ({ ...manifest, image: undefined }), /field "image" must be an object/],
+    ["without a size", () => image((i) => delete i.size), /field "image.size" must be an integer/],
+    ["without a mean", () => image((i) => delete i.mean), /field "image.mean" must list 3/],
+    [
+      "with an unknown resampling",
+      () => image((i) => (i.resample = "nearest")),
+      /field "image.resample" must be one of bilinear, bicubic, lanczos/,
+    ],
+    [
+      "with an unknown resize",
+      () => image((i) => (i.resize = "cover")),
+      /field "image.resize" must be "fill"/,
+    ],
+    [
+      "with preprocessing the runtime does not know",
+      () => image((i) => (i.centerCrop = 0.875)),
+      /field "image.centerCrop" is not preprocessing this runtime knows/,
+    ],
+  ])("is refused when its image spec is %s", async (_, make, message) => {
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(make()));
+    const error = await Captioner.load(dir).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "INVALID_BUNDLE" });
+    expect((error as Error).message).toMatch(message);
+  });
+});
