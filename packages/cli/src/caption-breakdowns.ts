@@ -22,17 +22,17 @@ export function exitLayerByObjects(
 
 /**
  * Mean early-exit layer (over tokens, end tokens included) of the easiest, middle and hardest
- * third of the scenes, where a scene is as hard as its full-depth caption is poor (per-scene
- * CIDEr-D against its references): the model's own difficulty, not a guess from the layout.
+ * third of the images, where an image is as hard as its full-depth caption is poor (per-image
+ * CIDEr-D against its references): the model's own difficulty, not a guess from the content.
  */
 export function exitLayerByDifficulty(
-  scenes: readonly Scene[],
+  refs: readonly (readonly string[])[],
   full: readonly CaptionResult[],
   early: readonly CaptionResult[],
 ): { easy: number; medium: number; hard: number } {
   const scores = ciderDScores(
     full.map((r) => metricTokens(r.text)),
-    scenes.map((s) => s.captions.map(metricTokens)),
+    refs.map((captions) => captions.map(metricTokens)),
   );
   const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
   // Thirds as even as the count allows (4 scenes: 1, 2, 1), none empty from 3 scenes on.
@@ -70,6 +70,51 @@ export function exitLayerByWordClass(early: readonly CaptionResult[]): {
     object: meanExitLayer(layers.object),
     colour: meanExitLayer(layers.colour),
     other: meanExitLayer(layers.other),
+  };
+}
+
+/**
+ * Closed-class words of English captions (articles, pronouns, prepositions, conjunctions,
+ * auxiliaries, clitics): the words a language model predicts from the words before them.
+ */
+const FUNCTION_WORDS = new Set(
+  (
+    "a an the this that these those some another other each his her their its it he she they " +
+    "him them who which while as and or but of in on at to into onto from with without by for " +
+    "over under near through across along around behind beside between down up out off next " +
+    "front top is are was were be being been has have had does do 's n't there where"
+  ).split(" "),
+);
+const BASIC_COLOURS = new Set(
+  "black white brown red blue green yellow orange pink purple gray grey tan".split(" "),
+);
+
+/**
+ * Mean exit layer of the words of real-photo captions (end tokens left out) by class:
+ * function words (closed-class: articles, prepositions, auxiliaries...), colour words, and
+ * content words (the rest: what the photo shows and does).
+ */
+export function exitLayerByPhotoWordClass(early: readonly CaptionResult[]): {
+  function: number;
+  colour: number;
+  content: number;
+} {
+  const layers = { function: [] as number[], colour: [] as number[], content: [] as number[] };
+  for (const r of early) {
+    for (const t of r.tokens) {
+      const word = t.text.trim().toLowerCase();
+      const kind = FUNCTION_WORDS.has(word)
+        ? "function"
+        : BASIC_COLOURS.has(word)
+          ? "colour"
+          : "content";
+      layers[kind].push(t.exitLayer);
+    }
+  }
+  return {
+    function: meanExitLayer(layers.function),
+    colour: meanExitLayer(layers.colour),
+    content: meanExitLayer(layers.content),
   };
 }
 

@@ -1,5 +1,6 @@
 // What caption-eval and caption-sweep share: held-out scenes written as image files (so timing
-// includes image decoding, as a user's request would), ways of captioning timed side by side,
+// includes image decoding, as a user's request would; a caption data set's photos are files
+// already), ways of captioning timed side by side,
 // the token statistics of a pass, and transformers.js' image-to-text pipeline on the same
 // weights.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -9,17 +10,10 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { meanExitLayer } from "@beem-ts/core";
 import { type CaptionOptions, type CaptionResult, type Captioner } from "@beem-ts/caption";
-import { generateScenes, renderScene, type Scene } from "@beem-ts/scenes";
+import { generateScenes, renderScene } from "@beem-ts/scenes";
+import type { CaptionSet } from "./caption-data.js";
 import { UsageError } from "./cli-error.js";
 import { timeSideBySide, type Runner as TimingRunner } from "./timing.js";
-
-export interface SceneFiles {
-  readonly scenes: readonly Scene[];
-  readonly files: readonly string[];
-  /** The five reference captions of each scene, by scene id. */
-  readonly refs: Readonly<Record<string, readonly string[]>>;
-  remove(): Promise<void>;
-}
 
 /**
  * Seeds of the scenes the bundled model was trained, validated and calibrated on
@@ -32,7 +26,7 @@ export const RESERVED_SEEDS: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Renders `count` scenes of `seed` to PNG files in a temporary folder. */
-export async function writeScenes(seed: number, count: number): Promise<SceneFiles> {
+export async function writeScenes(seed: number, count: number): Promise<CaptionSet> {
   if (RESERVED_SEEDS.has(seed))
     throw new UsageError(
       `Seed ${seed} holds the ${RESERVED_SEEDS.get(seed)} scenes; evaluate on held-out scenes (e.g. seed 1000)`,
@@ -46,6 +40,7 @@ export async function writeScenes(seed: number, count: number): Promise<SceneFil
     files.push(file);
   }
   return {
+    ids: scenes.map((s) => s.id),
     scenes,
     files,
     refs: Object.fromEntries(scenes.map((s) => [s.id, s.captions])),
@@ -122,9 +117,9 @@ export async function timeWays<K extends string>(
 /** Block size for timing against transformers.js (see `timeSideBySide`). */
 export const TJS_BLOCK = 25;
 
-/** Candidate captions by scene id, for scoring. */
-export function candidates(set: SceneFiles, texts: readonly string[]): Record<string, string> {
-  return Object.fromEntries(texts.map((t, i) => [set.scenes[i]!.id, t]));
+/** Candidate captions by image id, for scoring. */
+export function candidates(set: CaptionSet, texts: readonly string[]): Record<string, string> {
+  return Object.fromEntries(texts.map((t, i) => [set.ids[i]!, t]));
 }
 
 export interface TokenStats {

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import {
   Captioner,
   SKIPPED_LAYER_FILLS,
@@ -9,12 +9,21 @@ import {
 } from "@beem-ts/caption";
 import { median, type Policy } from "@beem-ts/core";
 import { integerOption, oneOf, parse } from "../args.js";
+import { measureBaselines, type BaselineReport } from "../caption-baselines.js";
 import {
   exitLayerByDifficulty,
   exitLayerByNaming,
   exitLayerByObjects,
+  exitLayerByPhotoWordClass,
   exitLayerByWordClass,
 } from "../caption-breakdowns.js";
+import type { CaptionSet } from "../caption-data.js";
+import {
+  CAPTION_SET_OPTIONS,
+  captionSetUsage,
+  openCaptionSet,
+  type CaptionSetSource,
+} from "../caption-set-options.js";
 import {
   TJS_DEFAULT_THREADS,
   candidates,
@@ -22,8 +31,6 @@ import {
   tjsThreadsLabel,
   tokenStats,
   transformersJsAgainst,
-  writeScenes,
-  type SceneFiles,
 } from "../caption-runs.js";
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
@@ -33,15 +40,22 @@ import { createProgress } from "../progress.js";
 import { printReport } from "../reports.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
 
-const usage = `Usage: beem caption-eval [--scenes 100] [--seed 1000] [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
-  Generates held-out scenes, captions them with early exit, at full depth in the fused graph
-  (the model run the ordinary way: the baseline) and at full depth layer by layer, scores them
-  against the five references, and times them side by side: every image captioned all three
-  ways back to back (order rotated; image decoding and encoder included), each speed-up the
-  median over --repeats passes of the ratio of the passes' times. transformers.js'
-  image-to-text pipeline on the same weights is timed against early exit and fused full depth
-  in blocks of 25 images, --repeats passes. Also reports where tokens exit: by number of
-  objects, by scene difficulty, by word class, and for scenes named right or not.
+const usage = `Usage: beem caption-eval (--data FILE [--split test] | --scenes N [--seed 1000]) [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
+  Captions held-out scenes, or one split of a caption data set, with early exit, at full depth
+  in the fused graph (the model run the ordinary way: the baseline) and at full depth layer by
+  layer, scores them against their references, and times them side by side: every image
+  captioned all three ways back to back (order rotated; image decoding and encoder included),
+  each speed-up the median over --repeats passes of the ratio of the passes' times.
+  transformers.js' image-to-text pipeline on the same weights is timed against early exit and
+  fused full depth in blocks of 25 images, --repeats passes. Also reports where tokens exit:
+  by image difficulty and by word class (and for scenes, by number of objects and for scenes
+  named right or not). With --data, also: a nearest-neighbour baseline (consensus re-ranking
+  over the k training photos closest by the captioner's encoder features, k chosen on the dev
+  split), human agreement (each reference against the other four, and the captions against
+  the same four), and degenerate captions (cut at the length limit; a word three times in a
+  row).
+${captionSetUsage()}
+  --nn-k K        the nearest-neighbour baseline's k (default: the best on the dev split)
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
@@ -61,6 +75,8 @@ interface EvalPlan {
   readonly batch: number | undefined;
   readonly beams: number | undefined;
   readonly tjs: { readonly dir: string; readonly threads: number | undefined } | undefined;
+  /** The nearest-neighbour baseline's k (undefined: chosen on the dev split). */
+  readonly nnK: number | undefined;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -106,7 +122,8 @@ async function measureBatching(
 /** Measures everything the report holds; plain numbers, no formatting. */
 async function measureCaptionEval(
   captioner: Captioner,
-  set: SceneFiles,
+  set: CaptionSet,
+  source: CaptionSetSource,
   plan: EvalPlan,
   tick: () => void,
 ) {
@@ -174,8 +191,22 @@ async function measureCaptionEval(
       timeOverGreedy: pairedSpeedup(t.early.ms, t.earlyBeams.ms),
     };
   }
+  const baselines: BaselineReport | undefined =
+    source.kind === "data"
+      ? await measureBaselines(captioner, {
+          rows: source.rows,
+          ids: set.ids,
+          refs: set.refs,
+          full: ways.full.results,
+          early: ways.early.results,
+          k: plan.nnK,
+        })
+      : undefined;
+  const scenes = set.scenes;
   return {
-    scenes: set.scenes.length,
+    ...(source.kind === "scenes"
+      ? { scenes: source.scenes, seed: source.seed }
+      : { data: relative(process.cwd(), source.data), split: source.split, images: source.images }),
     rule: plan.policy.rule,
     lambda: plan.policy.lambda ?? null,
     fill: plan.fill,
@@ -192,16 +223,22 @@ async function measureCaptionEval(
     layerByLayerSpeedup: pairedSpeedup(ways.early.ms, ways.layerByLayer.ms),
     fusedOverLayerByLayer: pairedSpeedup(ways.full.ms, ways.layerByLayer.ms),
     decoderSpeedup: pairedSpeedup(ways.early.decodeMs, ways.full.decodeMs),
-    fixedMsPerImage: median(ways.early.fixedMs) / set.scenes.length,
+    fixedMsPerImage: median(ways.early.fixedMs) / set.files.length,
     tokenAgreement,
-    meanExitLayerByObjects: exitLayerByObjects(set.scenes, ways.early.results),
+    ...(scenes && {
+      meanExitLayerByObjects: exitLayerByObjects(scenes, ways.early.results),
+    }),
     meanExitLayerByDifficulty: exitLayerByDifficulty(
-      set.scenes,
+      set.ids.map((id) => set.refs[id]!),
       ways.full.results,
       ways.early.results,
     ),
-    meanExitLayerByWordClass: exitLayerByWordClass(ways.early.results),
-    meanExitLayerByNaming: exitLayerByNaming(set.scenes, ways.early.results),
+    meanExitLayerByWordClass: scenes
+      ? exitLayerByWordClass(ways.early.results)
+      : exitLayerByPhotoWordClass(ways.early.results),
+    ...(scenes && {
+      meanExitLayerByNaming: exitLayerByNaming(scenes, ways.early.results),
+    }),
     fullMs: median(ways.full.ms),
     layerByLayerMs: median(ways.layerByLayer.ms),
     earlyMs: median(ways.early.ms),
@@ -209,6 +246,7 @@ async function measureCaptionEval(
     ...tjs,
     ...(batch && { batch }),
     ...(beams && { beams }),
+    ...baselines,
   };
 }
 
@@ -240,6 +278,13 @@ function reportText(report: EvalReport, L: number): string {
     (report.batch
       ? `batches of ${report.batch.size}: ${report.batch.ms.toFixed(0)} ms against ${report.batch.oneAtATimeMs.toFixed(0)} ms one at a time (${report.batch.speedup.toFixed(2)}x), same captions: ${report.batch.sameCaptions}\n`
       : "") +
+    (report.nearestNeighbour
+      ? `nearest neighbour (k ${report.nearestNeighbour.k}, chosen on ${report.nearestNeighbour.kChosenOn}): CIDEr-D ${report.nearestNeighbour.ciderD.toFixed(3)}, BLEU-4 ${report.nearestNeighbour.bleu4.toFixed(3)}; ` +
+        `against ${report.leaveOneOut!.rotations - 1} references (leave-one-out): humans CIDEr-D ${report.leaveOneOut!.human.ciderD.toFixed(3)}, BLEU-4 ${report.leaveOneOut!.human.bleu4.toFixed(3)}; ` +
+        `full depth ${report.leaveOneOut!.full.ciderD.toFixed(3)}, ${report.leaveOneOut!.full.bleu4.toFixed(3)}; early exit ${report.leaveOneOut!.early.ciderD.toFixed(3)}, ${report.leaveOneOut!.early.bleu4.toFixed(3)}\n` +
+        `ended with the end token: ${report.degeneracy!.full.ended}/${report.degeneracy!.full.captions} at full depth, ${report.degeneracy!.early.ended}/${report.degeneracy!.early.captions} early; ` +
+        `a word three times in a row: ${report.degeneracy!.full.repeatedWord} and ${report.degeneracy!.early.repeatedWord}\n`
+      : "") +
     (report.beams
       ? `${report.beams.width} beams: CIDEr-D ${report.beams.ciderFull.toFixed(3)} at full depth, ${report.beams.cider.toFixed(3)} early (greedy ${report.beams.greedyCiderFull.toFixed(3)}, ${report.beams.greedyCider.toFixed(3)}), ` +
         `${report.beams.timeOverGreedyFull.toFixed(2)}x and ${report.beams.timeOverGreedy.toFixed(2)}x greedy's time\n`
@@ -256,8 +301,8 @@ export const captionEvalCommand: Command = {
       argv,
       {
         ...POLICY_OPTIONS,
-        scenes: { type: "string" },
-        seed: { type: "string" },
+        ...CAPTION_SET_OPTIONS,
+        "nn-k": { type: "string" },
         repeats: { type: "string" },
         batch: { type: "string" },
         beams: { type: "string" },
@@ -270,8 +315,6 @@ export const captionEvalCommand: Command = {
       },
       usage,
     );
-    const count = integerOption(values.scenes, "--scenes", 100, 1);
-    const seed = integerOption(values.seed, "--seed", 1000, 0);
     const repeats = integerOption(values.repeats, "--repeats", 3, 1);
     const batch =
       values.batch === undefined ? undefined : integerOption(values.batch, "--batch", 1, 2);
@@ -289,7 +332,11 @@ export const captionEvalCommand: Command = {
     if (choice.full === true) {
       throw new UsageError("caption-eval compares early exit with full depth: drop --full");
     }
-    const set = await writeScenes(seed, count);
+    const nnK =
+      values["nn-k"] === undefined ? undefined : integerOption(values["nn-k"], "--nn-k", 1, 1);
+    if (nnK !== undefined && values.data === undefined)
+      throw new UsageError("--nn-k goes with --data");
+    const { set, source } = await openCaptionSet(values);
     const captioner = await Captioner.load(modelDir);
     try {
       const withTjs = values["no-tjs"] !== true;
@@ -305,20 +352,20 @@ export const captionEvalCommand: Command = {
               threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption,
             }
           : undefined,
+        nnK,
       };
       const passes =
         1 + [withTjs, batch, beams].filter((x) => x !== undefined && x !== false).length;
       const progress = createProgress("caption-eval");
       let done = 0;
-      const report = await measureCaptionEval(captioner, set, plan, () =>
+      const report = await measureCaptionEval(captioner, set, source, plan, () =>
         progress.update(++done, passes * repeats),
       );
       progress.finish();
-      printReport(
-        io,
-        { ...report, seed },
-        { json: values.json === true, text: () => reportText(report, captioner.numExits) },
-      );
+      printReport(io, report, {
+        json: values.json === true,
+        text: () => reportText(report, captioner.numExits),
+      });
     } finally {
       await captioner.dispose();
       await set.remove();

@@ -1,7 +1,14 @@
-import { relative, resolve } from "node:path";
+import { basename, relative, resolve } from "node:path";
 import { Captioner, scoreCaptions, type CaptionOptions } from "@beem-ts/caption";
 import { CALIBRATION_RULES, median, type CalibrationRule } from "@beem-ts/core";
 import { integerOption, numberList, oneOf, parse } from "../args.js";
+import type { CaptionSet } from "../caption-data.js";
+import {
+  CAPTION_SET_OPTIONS,
+  captionSetUsage,
+  openCaptionSet,
+  type CaptionSetSource,
+} from "../caption-set-options.js";
 import { UsageError } from "../cli-error.js";
 import { defaultCaptionModel } from "../models.js";
 import type { TradeOffPoint } from "../plot.js";
@@ -14,8 +21,6 @@ import {
   tjsThreadsLabel,
   tokenStats,
   transformersJsAgainst,
-  writeScenes,
-  type SceneFiles,
 } from "../caption-runs.js";
 import type { Command } from "../command.js";
 import { pairedSpeedup } from "../timing.js";
@@ -23,14 +28,16 @@ import { pairedSpeedup } from "../timing.js";
 const DEFAULT_RULES = ["beem-a", "beem-c", "maxprob", "entropy", "patience"] as const;
 const DEFAULT_LAMBDAS = [0, 0.01, 0.05, 0.2, 0.5];
 
-const usage = `Usage: beem caption-sweep --out DIR [--scenes 200] [--seed 1000] [--rules ${DEFAULT_RULES.join(",")}] [--lambdas ${DEFAULT_LAMBDAS.join(",")}] [--repeats 2] [--no-tjs]
-  Caption quality against measured speed-up for each rule and lambda on held-out scenes. Each
+const usage = `Usage: beem caption-sweep --out DIR (--data FILE [--split test] | --scenes N [--seed 1000]) [--rules ${DEFAULT_RULES.join(",")}] [--lambdas ${DEFAULT_LAMBDAS.join(",")}] [--repeats 2] [--no-tjs]
+  Caption quality against measured speed-up for each rule and lambda on held-out scenes or one
+  split of a caption data set. Each
   point's policy is fitted on the bundle's calibration log; its speed-up is the time of full
   depth in the fused graph (the model run the ordinary way) over early-exit time, every image
   captioned both ways back to back (order alternated, image decoding and encoder included),
   median over --repeats passes. Writes caption-sweep.md, .csv, .json, and a plot of CIDEr-D
   against measured speed-up (.svg, .png) with one curve per rule and the fused full-depth,
   layer-by-layer full-depth and transformers.js points.
+${captionSetUsage()}
   --rules R,...   rules to sweep (${CALIBRATION_RULES.join(", ")})
   --lambdas X,... cost parameters (>= 0)
   --model DIR     caption bundle (default: models/caption-beem)
@@ -65,7 +72,7 @@ interface SweepPlan {
  */
 async function measureSweep(
   captioner: Captioner,
-  set: SceneFiles,
+  set: CaptionSet,
   plan: SweepPlan,
   tick: () => void,
 ): Promise<{ rows: SweepRow[]; references: SweepRow[] }> {
@@ -170,8 +177,7 @@ export const captionSweepCommand: Command = {
       argv,
       {
         out: { type: "string" },
-        scenes: { type: "string" },
-        seed: { type: "string" },
+        ...CAPTION_SET_OPTIONS,
         rules: { type: "string" },
         lambdas: { type: "string" },
         repeats: { type: "string" },
@@ -182,8 +188,6 @@ export const captionSweepCommand: Command = {
       usage,
     );
     if (values.out === undefined) throw new UsageError(`Give --out DIR\n${usage}`);
-    const count = integerOption(values.scenes, "--scenes", 200, 1);
-    const seed = integerOption(values.seed, "--seed", 1000, 0);
     const repeats = integerOption(values.repeats, "--repeats", 2, 1);
     const lambdas = numberList(values.lambdas, "--lambdas", 0) ?? DEFAULT_LAMBDAS;
     const rules: CalibrationRule[] =
@@ -194,7 +198,8 @@ export const captionSweepCommand: Command = {
     const modelDir = resolve(values.model ?? defaultCaptionModel());
     const withTjs = values["no-tjs"] !== true;
     const tjsDir = withTjs ? resolve(values.tjs ?? `${modelDir}-tjs`) : undefined;
-    const set = await writeScenes(seed, count);
+    const { set, source } = await openCaptionSet(values);
+    const what = describeSet(source);
     const captioner = await Captioner.load(modelDir);
     try {
       const total =
@@ -219,20 +224,25 @@ export const captionSweepCommand: Command = {
       const files = await writeTableReport(out, {
         name: "caption-sweep",
         caption:
-          `Caption quality against measured speed-up: ${count} held-out scenes of seed ${seed}, ` +
+          `Caption quality against measured speed-up: ${what}, ` +
           `each image captioned early and at full depth (fused graph) back to back, median of ${repeats} passes per point (\`beem caption-sweep\`).`,
         columns: COLUMNS,
         rows: all,
         meta: {
-          scenes: count,
-          seed,
+          ...(source.kind === "scenes"
+            ? { scenes: source.scenes, seed: source.seed }
+            : {
+                data: relative(process.cwd(), source.data),
+                split: source.split,
+                images: source.images,
+              }),
           repeats,
           model: relative(process.cwd(), modelDir) || ".",
           fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
           transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
         },
         plot: {
-          title: `CIDEr-D against measured speed-up, ${count} held-out scenes (seed ${seed})`,
+          title: `CIDEr-D against measured speed-up, ${what}`,
           xTitle: "measured speed-up over fused full depth (wall-clock)",
           yTitle: "CIDEr-D",
           curves: rows.map(point),
@@ -246,3 +256,10 @@ export const captionSweepCommand: Command = {
     }
   },
 };
+
+/** "200 held-out scenes of seed 1000", "125 photos of the test split of captions.jsonl". */
+function describeSet(source: CaptionSetSource): string {
+  return source.kind === "scenes"
+    ? `${source.scenes} held-out scenes of seed ${source.seed}`
+    : `${source.images} images of the ${source.split} split of ${basename(source.data)}`;
+}
