@@ -19,8 +19,9 @@ script then adds, from those same graphs:
 - text bundles: `encoder_full.onnx`, the embeddings, every layer and only the last exit head.
 
 All graphs of the bundle then keep their weights in one external-data file, `weights.bin`, each
-distinct tensor stored once (a fused graph holds the same weights as the per-layer ones, and the
-tied exit heads are one tensor). The manifest gets the new graphs' names. Files are written
+distinct tensor stored once (a fused graph holds the same weights as the per-layer ones, the
+tied exit heads are one tensor, and a head's transposed copy of the token embeddings is computed
+from them). The manifest gets the new graphs' names. Files are written
 under temporary names and renamed when all are complete. Running it again on a completed bundle
 rebuilds the same files.
 
@@ -379,8 +380,37 @@ def text_graphs(dir, manifest):
     return out
 
 
+def share_transposed(models):
+    """A wide matrix whose transpose is another tensor of the bundle (an exit head tied to the
+    token embeddings, which the exporter constant-folds into a transposed copy) becomes a
+    Transpose node of that tensor, so that weights.bin holds the matrix once; onnxruntime folds
+    the Transpose back into a constant when it loads the graph, so no run pays for it."""
+    tall = set()
+    for model in models.values():
+        for t in model.graph.initializer:
+            if len(t.dims) == 2 and t.dims[0] > t.dims[1] and t.data_type == TensorProto.FLOAT:
+                tall.add(content_key(t))
+    shared = 0
+    for model in models.values():
+        graph = model.graph
+        for t in list(graph.initializer):
+            if not (len(t.dims) == 2 and t.dims[0] < t.dims[1] and t.data_type == TensorProto.FLOAT):
+                continue
+            source = numpy_helper.from_array(np.ascontiguousarray(numpy_helper.to_array(t).T),
+                                             t.name + "/transposed")
+            if content_key(source) not in tall:
+                continue
+            graph.initializer.remove(t)
+            graph.initializer.append(source)
+            graph.node.insert(0, helper.make_node("Transpose", [source.name], [t.name],
+                                                  name=t.name + "/transpose", perm=[1, 0]))
+            shared += 1
+    return shared
+
+
 def externalize(models, dir):
     """Moves every tensor of INLINE_BELOW bytes or more into one file, each distinct one once."""
+    share_transposed(models)
     blob = bytearray()
     offsets = {}
     for model in models.values():

@@ -122,7 +122,9 @@ def main():
     if pixels.shape[1:3] != (size, size):
         sys.exit(f"{args.golden}: golden photos must be {size} x {size}, not {pixels.shape[1:3]}")
     with torch.no_grad():
-        captions = greedy(model, cfg, encoder(to_pixel_values(pixels)), max_tokens=cfg.max_length - 1)
+        # greedy() runs the model's own encoder (the projector) on what it is given: features.
+        features = backbone.features(to_pixel_values(pixels))
+        captions = greedy(model, cfg, features, max_tokens=cfg.max_length - 1)
     with open(out("golden.json"), "w") as f:
         json.dump({"source": f"PyTorch greedy, full depth, {size} x {size} PNGs of {args.golden}",
                    "photos": [os.path.basename(f) for f in photos], "tokens": captions}, f)
