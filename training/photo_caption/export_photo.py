@@ -7,12 +7,17 @@
   TFLite reference (its backbone weights are the encoder's, stored once);
 - embed.onnx, layer_{i}.onnx, cross_kv_{i}.onnx, kv_{i}.onnx as for the scene captioner
   (training/caption/export.py), then the fused graphs and one weights.bin (bundle_graphs.py);
+  the exit heads of layers 1 to L-1 score a shortlist (shortlist.json, --shortlist tokens: those
+  the model itself says most often, captioning the training photos at full depth), the rows of
+  the same tied embeddings: the full head over the vocabulary costs about as much as a layer,
+  the shortlist head a sixth of it. The last layer keeps the full head (full depth is unchanged);
 - tokenizer files, imagenet_labels.txt, LICENSE-mobilenet-v2 (Apache-2.0), manifest.json,
   golden.json (PyTorch's full-depth greedy captions of the reference photos at 224 x 224).
 
 Usage: /usr/bin/python3 export_photo.py --run RUN --data DATA --tflite FILE.tflite --golden DIR --out models/photo-caption
 """
 import argparse
+from collections import Counter
 import glob
 import json
 import os
@@ -34,6 +39,58 @@ from export import CrossKV, Embed, SelfKV, Step, export  # noqa: E402
 from model import greedy  # noqa: E402
 from bundle_graphs import complete_bundle  # noqa: E402
 from mobilenet_v2 import load_mobilenet_v2, to_pixel_values  # noqa: E402
+
+
+class ShortlistStep(nn.Module):
+    """One position through layer i and an exit head over the shortlist's tokens only: the
+    layer's exit LayerNorm and the shortlist's rows of the tied token embeddings."""
+
+    def __init__(self, m, i, shortlist):
+        super().__init__()
+        self.m, self.i = m, i
+        self.register_buffer("ids", torch.tensor(shortlist))
+
+    def forward(self, hidden, past_key, past_value, cross_key, cross_value):
+        hidden, k, v = self.m.layers[self.i](hidden, past_key, past_value, cross_key, cross_value)
+        normed = self.m.layers[self.i].ln_exit(hidden)
+        return hidden, k, v, normed @ self.m.tokens.weight[self.ids].t()
+
+
+def training_features(data, info, cfg):
+    """(B, C, g, g) float32 features of the training photos, whole (variant 0)."""
+    v0 = next(v for v in info["variants"] if v["k"] == 0)
+    raw = np.fromfile(os.path.join(data, "features-v0.f16"), dtype=np.float16)
+    rows = raw.reshape(len(v0["photos"]), cfg.grid * cfg.grid, cfg.features)
+    with open(os.path.join(data, "photos.jsonl")) as f:
+        split = {p["index"]: p["split"] for p in map(json.loads, f)}
+    keep = [r for r, photo in enumerate(v0["photos"]) if split[photo] == "train"]
+    x = torch.from_numpy(rows[keep].astype(np.float32)).transpose(1, 2)
+    return x.reshape(len(keep), cfg.features, cfg.grid, cfg.grid)
+
+
+def choose_shortlist(model, cfg, data, info, k, batch=64):
+    """The k tokens the model says most often captioning the training photos at full depth
+    (the end token first), then the most frequent of the training captions' tokens."""
+    features = training_features(data, info, cfg)
+    own = Counter()
+    with torch.no_grad():
+        for s in range(0, len(features), batch):
+            for caption in greedy(model, cfg, features[s:s + batch], max_tokens=cfg.max_length - 1):
+                own.update(caption)
+    refs = Counter()
+    with open(os.path.join(data, "photos.jsonl")) as f:
+        for p in map(json.loads, f):
+            if p["split"] == "train":
+                for ids in p["ids"]:
+                    refs.update(ids)
+    chosen = [cfg.eos_id]
+    for counts in (own, refs):
+        chosen += [t for t, _ in counts.most_common() if t not in chosen and t >= 3]
+    chosen = chosen[:k]
+    said = sum(own.values()) + len(features)  # every caption's end token too
+    covered = sum(n for t, n in own.items() if t in set(chosen)) + len(features)
+    return chosen, {"tokens": len(chosen), "ownDistinct": len(own),
+                    "ownCoverage": round(covered / said, 4)}
 
 
 class Classifier(nn.Module):
@@ -64,7 +121,11 @@ def main():
     p.add_argument("--golden", required=True, help="folder of 224 x 224 PNG photos for golden.json")
     p.add_argument("--out", required=True)
     p.add_argument("--id", default="photo-caption")
+    p.add_argument("--shortlist", type=int, default=512,
+                   help="tokens the exit heads of layers 1 to L-1 score (0: the whole vocabulary)")
     args = p.parse_args()
+    if args.shortlist < 0 or args.shortlist == 1:
+        sys.exit(f"--shortlist {args.shortlist}: give 0 (no shortlist) or at least 2 tokens")
     model, cfg, best = load_best(args.run)
     backbone = load_mobilenet_v2(args.tflite).eval()
     with open(os.path.join(args.data, "data.json")) as f:
@@ -84,6 +145,15 @@ def main():
     past = torch.randn(2, H, 3, Dh)
     cross = torch.randn(2, H, S, Dh)
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
+    shortlist, shortlist_info = [], None
+    if 0 < args.shortlist < cfg.vocab_size:
+        shortlist, shortlist_info = choose_shortlist(model, cfg, args.data, data, args.shortlist)
+        with open(out("shortlist.json"), "w") as f:
+            json.dump(shortlist, f)
+            f.write("\n")
+        print(f"shortlist: {shortlist_info}")
+    elif os.path.exists(out("shortlist.json")):
+        os.remove(out("shortlist.json"))
     export(encoder, (px,), out("encoder.onnx"), ["pixel_values"], ["memory"],
            {"pixel_values": {0: "batch"}, "memory": {0: "batch"}})
     export(Classifier(backbone), (px,), out("image_classifier.onnx"), ["pixel_values"], ["scores"],
@@ -100,7 +170,8 @@ def main():
         export(SelfKV(layer), (torch.randn(2, 3, D),), out(f"kv_{n}.onnx"), ["hidden"], ["key", "value"],
                {"hidden": {0: "batch", 1: "positions"}, "key": {0: "batch", 2: "positions"},
                 "value": {0: "batch", 2: "positions"}})
-        export(Step(model, i), (hidden, past, past, cross, cross), out(f"layer_{n}.onnx"),
+        step = Step(model, i) if n == cfg.layers or not shortlist else ShortlistStep(model, i, shortlist)
+        export(step, (hidden, past, past, cross, cross), out(f"layer_{n}.onnx"),
                ["hidden", "past_key", "past_value", "cross_key", "cross_value"],
                ["hidden_out", "present_key", "present_value", "logits"],
                {"hidden": {0: "batch"}, "past_key": {0: "batch", 2: "past"}, "past_value": {0: "batch", 2: "past"},
@@ -148,7 +219,8 @@ def main():
         "graphs": {
             "encoder": {"file": "encoder.onnx", "inputs": ["pixel_values"], "outputs": ["memory"]},
             "embed": {"file": "embed.onnx", "inputs": ["input_ids", "position_ids"], "outputs": ["hidden"]},
-            "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx"}
+            "layers": [{"step": f"layer_{n}.onnx", "crossKv": f"cross_kv_{n}.onnx", "kv": f"kv_{n}.onnx",
+                        **({"shortlist": "shortlist.json"} if shortlist and n < cfg.layers else {})}
                        for n in range(1, cfg.layers + 1)],
             "imageClassifier": {"file": "image_classifier.onnx", "labels": "imagenet_labels.txt"},
         },
@@ -157,6 +229,7 @@ def main():
             "data": {k: data[k] for k in ("splits", "textOnly", "vocabSize", "calibrationMod")},
             "variants": [{k: v[k] for k in ("k", "name")} for v in data["variants"]],
             "best": best["record"],
+            **({"shortlist": shortlist_info} if shortlist_info else {}),
             "history": history,
         },
     }
