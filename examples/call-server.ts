@@ -11,7 +11,7 @@ let url = process.env.BEEM_URL || undefined;
 let stop = async () => {};
 if (url === undefined) {
   const app = createApp({
-    captionModel: resolve(root, "models/caption-beem"),
+    captionModel: resolve(root, "models/photo-caption"),
     textModel: resolve(root, "models/sst2-beem"),
     logger: silentLogger,
   });
@@ -26,10 +26,10 @@ if (url === undefined) {
 }
 
 try {
-  const image = await readFile(resolve(root, "examples/images/scene.png"));
+  const image = await readFile(resolve(root, "examples/images/pets.jpg"));
   const caption = await fetch(`${url}/v1/caption?lambda=0.05`, {
     method: "POST",
-    headers: { "Content-Type": "image/png" },
+    headers: { "Content-Type": "image/jpeg" },
     body: image,
   });
   const c = (await caption.json()) as {
@@ -52,7 +52,7 @@ try {
 
   const bad = await fetch(`${url}/v1/caption?lambda=-1`, {
     method: "POST",
-    headers: { "Content-Type": "image/png" },
+    headers: { "Content-Type": "image/jpeg" },
     body: image,
   });
   console.log(`POST /v1/caption?lambda=-1 -> ${bad.status}: ${JSON.stringify(await bad.json())}`);

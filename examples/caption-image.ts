@@ -4,10 +4,10 @@ import { resolve } from "node:path";
 import { Captioner } from "@beem-ts/caption";
 
 const root = resolve(import.meta.dirname, "..");
-const image = process.argv[2] ?? resolve(root, "examples/images/scene.png");
+const image = process.argv[2] ?? resolve(root, "examples/images/pets.jpg");
 const lambda = Number(process.argv[3] ?? "0.05");
 
-const captioner = await Captioner.load(resolve(root, "models/caption-beem"));
+const captioner = await Captioner.load(resolve(root, "models/photo-caption"));
 try {
   // BEEM-A with thresholds fitted at this lambda on the bundle's calibration log.
   const early = await captioner.caption(image, { rule: "beem-a", lambda });

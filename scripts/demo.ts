@@ -1,17 +1,17 @@
-// The README's main job: caption the bundled scene with the bundled model, showing the layer
-// at which each token exited.
+// The README's main job: caption the bundled example photo with the bundled photo captioner,
+// showing the decoder layer at which each word exited.
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { Captioner } from "@beem-ts/caption";
 
 const root = resolve(import.meta.dirname, "..");
-const model = resolve(root, "models/caption-beem");
-const image = resolve(root, "examples/images/scene.png");
+const model = resolve(root, "models/photo-caption");
+const image = resolve(root, "examples/images/pets.jpg");
 
 if (!existsSync(resolve(model, "manifest.json"))) {
   console.log(`No captioning model is bundled yet (${model} has no manifest.json).`);
   console.log(
-    'Train one with `pnpm train:caption`; meanwhile try `pnpm beem classify "a gorgeous, witty film"`.',
+    'Train one with `pnpm train:photo-caption`; meanwhile try `pnpm beem classify "a gorgeous, witty film"`.',
   );
 } else {
   const captioner = await Captioner.load(model);
@@ -22,7 +22,7 @@ if (!existsSync(resolve(model, "manifest.json"))) {
     const early = await captioner.caption(image);
     const full = await captioner.caption(image, { full: true });
     const L = captioner.numExits;
-    console.log(`examples/images/scene.png\n`);
+    console.log(`${relative(root, image)}\n`);
     console.log(`early exit: "${early.text}"`);
     console.log(`  ${early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ")}`);
     console.log(

@@ -13,9 +13,17 @@ export function defaultTextModel(): string {
   return process.env.BEEM_TEXT_MODEL ?? resolve(REPO_ROOT, "models/sst2-beem");
 }
 
-/** The bundled captioning model, or $BEEM_CAPTION_MODEL. */
+/** The bundled photo captioner, or $BEEM_CAPTION_MODEL. */
 export function defaultCaptionModel(): string {
-  return process.env.BEEM_CAPTION_MODEL ?? resolve(REPO_ROOT, "models/caption-beem");
+  return process.env.BEEM_CAPTION_MODEL ?? resolve(REPO_ROOT, "models/photo-caption");
+}
+
+/**
+ * The caption bundle of caption-eval and caption-sweep without --model: the emoji-scene
+ * captioner for synthetic scenes (--scenes; the only model that knows them), else the default.
+ */
+export function evalCaptionModel(scenes: string | undefined): string {
+  return scenes !== undefined ? resolve(REPO_ROOT, "models/caption-beem") : defaultCaptionModel();
 }
 
 export const POLICY_OPTIONS = {

@@ -5,6 +5,8 @@ import { beem, scratchDir } from "./run-beem.js";
 
 const MODEL = resolve(import.meta.dirname, "../../../models/caption-beem/manifest.json");
 const SCENE = resolve(import.meta.dirname, "../../../examples/images/scene.png");
+const PHOTO_MODEL = resolve(import.meta.dirname, "../../../models/photo-caption/manifest.json");
+const PHOTO = resolve(import.meta.dirname, "../../../examples/images/pets.jpg");
 const present = existsSync(MODEL);
 if (!present) console.warn("SKIPPED beem caption tests: no bundled caption model");
 
@@ -27,6 +29,18 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       /scene\.png: .+\ntoken .*\n[- ]+\nexit +(\d\/6 +)+\d\/6\nmean exit layer \d\.\d\d of 6, [\d.]+ ms\n/,
     );
   });
+
+  it.runIf(existsSync(PHOTO_MODEL))(
+    "captions a photo with the bundled photo captioner by default",
+    async () => {
+      const out = join(dir, "default-model.jsonl");
+      const r = await beem(["caption", PHOTO, "--out", out], dir, { captionModel: "default" });
+      expect(r.status, r.stderr).toBe(0);
+      const line = JSON.parse(readFileSync(out, "utf8"));
+      expect(line.model).toBe("photo-caption");
+      expect(line.text).toMatch(/\bdogs?\b/);
+    },
+  );
 
   it("streams tokens with their exit layers", async () => {
     const r = await beem(["caption", SCENE, "--stream", "--full"], dir);
@@ -131,7 +145,7 @@ describe.runIf(present)("beem caption with the bundled model", () => {
     ["3", "calibration"],
   ])("refuses to evaluate on seed %s (the %s scenes)", async (seed, what) => {
     for (const args of [["caption-eval"], ["caption-sweep", "--out", join(dir, "x")]]) {
-      const r = await beem([...args, "--seed", seed], dir);
+      const r = await beem([...args, "--scenes", "2", "--seed", seed], dir);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`Seed ${seed} holds the ${what} scenes`));
     }

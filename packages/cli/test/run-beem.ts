@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");
+const SCENE_CAPTIONER = resolve(import.meta.dirname, "../../../models/caption-beem");
 
 export interface Result {
   readonly status: number;
@@ -12,12 +13,29 @@ export interface Result {
   readonly stderr: string;
 }
 
-export function beem(args: readonly string[], cwd: string): Promise<Result> {
+export interface BeemOptions {
+  /**
+   * The caption bundle the command gets by default. The CLI tests caption synthetic scenes,
+   * made on the fly, so they run the scene captioner (models/caption-beem) unless a test asks
+   * for the CLI's own default (`"default"`, the photo captioner).
+   */
+  readonly captionModel?: string;
+}
+
+export function beem(
+  args: readonly string[],
+  cwd: string,
+  options: BeemOptions = {},
+): Promise<Result> {
+  const captionModel = options.captionModel ?? SCENE_CAPTIONER;
+  const env = { ...process.env };
+  if (captionModel === "default") delete env.BEEM_CAPTION_MODEL;
+  else env.BEEM_CAPTION_MODEL = captionModel;
   return new Promise((done) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, maxBuffer: 64 * 1024 * 1024 },
+      { cwd, env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const status = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
         done({ status, stdout, stderr });

@@ -3,7 +3,13 @@
 // elsewhere.
 
 const LAMBDAS = [0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
-const SAMPLES = ["samples/scene-1.png", "samples/scene-2.png", "samples/scene-3.png"];
+// Photos from Google Coral's test data (Apache-2.0), resized: none is in any training set.
+const SAMPLES = [
+  ["samples/pets.jpg", "two dogs running on grass"],
+  ["samples/cat.jpg", "a cat"],
+  ["samples/bird.jpg", "a small bird on a branch"],
+  ["samples/grace_hopper.jpg", "a portrait of a person in uniform"],
+];
 // Viridis, a palette made to stay distinguishable for colour-blind readers and in grey.
 const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"];
 const MEANING = {
@@ -196,6 +202,8 @@ async function loadModels() {
   const captioner = models.find((m) => m.task === "image-captioning");
   if (captioner !== undefined) {
     state.numExits = captioner.numExits;
+    // What the bundled photo captioner knows is said on the page when it is the one loaded.
+    $("model-note").hidden = captioner.id !== "photo-caption";
     $("rule").replaceChildren(
       ...captioner.rules
         .filter((r) => r !== "static" && r !== "final")
@@ -224,8 +232,12 @@ async function loadTradeOff() {
   }
   const sweep = await res.json();
   $("tradeoff-plot").src = "sweep/caption-sweep.svg";
+  const images =
+    sweep.scenes !== undefined
+      ? `${sweep.scenes} held-out scenes (seed ${sweep.seed})`
+      : `${sweep.images} photos of the ${sweep.split} split of ${sweep.data.split("/").slice(-2).join("/")}`;
   $("tradeoff-note").textContent =
-    `${sweep.scenes} held-out scenes (seed ${sweep.seed}), measured speed-up against full depth in one fused graph, median of ${sweep.repeats} passes.`;
+    `${images}, measured speed-up against full depth in one fused graph, median of ${sweep.repeats} passes.`;
   const columns = [
     "rule",
     "lambda",
@@ -321,14 +333,14 @@ function setUp() {
     }
   });
   $("samples").replaceChildren(
-    ...SAMPLES.map((src, i) => {
+    ...SAMPLES.map(([src, what], i) => {
       const button = document.createElement("button");
       button.type = "button";
-      button.setAttribute("aria-label", `Sample scene ${i + 1}`);
+      button.setAttribute("aria-label", `Sample photo ${i + 1}: ${what}`);
       button.append(Object.assign(document.createElement("img"), { src, alt: "" }));
       button.addEventListener("click", async () => {
         const res = await fetch(src);
-        useImage(await res.blob(), `sample scene ${i + 1}`);
+        useImage(await res.blob(), `sample photo ${i + 1}`);
       });
       return button;
     }),

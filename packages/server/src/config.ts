@@ -69,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     host: String(pick("HOST", "host") ?? "127.0.0.1"),
     port,
-    captionModel: model("BEEM_CAPTION_MODEL", "captionModel", "models/caption-beem"),
+    captionModel: model("BEEM_CAPTION_MODEL", "captionModel", "models/photo-caption"),
     textModel: model("BEEM_TEXT_MODEL", "textModel", "models/sst2-beem"),
     limits,
     ...(typeof apiKey === "string" && apiKey !== "" && { apiKey }),

@@ -35,7 +35,7 @@ import {
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { textTable } from "../format.js";
-import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
+import { POLICY_OPTIONS, POLICY_USAGE, evalCaptionModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import { printReport } from "../reports.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
@@ -57,7 +57,7 @@ const usage = `Usage: beem caption-eval (--data FILE [--split test] | --scenes N
 ${captionSetUsage()}
   --nn-k K        the nearest-neighbour baseline's k (default: the best on the dev split)
 ${POLICY_USAGE}
-  --model DIR     caption bundle (default: models/caption-beem)
+  --model DIR     caption bundle (default: models/photo-caption; with --scenes, models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --fill F        how skipped layers get their keys/values: deferred (default) or eager
   --batch B       also time early exit on batches of B images (captionBatch) against one image
@@ -326,7 +326,7 @@ export const captionEvalCommand: Command = {
       TJS_DEFAULT_THREADS ?? 0,
       0,
     );
-    const modelDir = resolve(values.model ?? defaultCaptionModel());
+    const modelDir = resolve(values.model ?? evalCaptionModel(values.scenes));
     const choice = await policyChoice(values);
     const fill = oneOf(values.fill ?? "deferred", "--fill", SKIPPED_LAYER_FILLS);
     if (choice.full === true) {

@@ -10,7 +10,7 @@ import {
   type CaptionSetSource,
 } from "../caption-set-options.js";
 import { UsageError } from "../cli-error.js";
-import { defaultCaptionModel } from "../models.js";
+import { evalCaptionModel } from "../models.js";
 import type { TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
 import { alignedTable, writeTableReport, type Row } from "../reports.js";
@@ -40,7 +40,7 @@ const usage = `Usage: beem caption-sweep --out DIR (--data FILE [--split test] |
 ${captionSetUsage()}
   --rules R,...   rules to sweep (${CALIBRATION_RULES.join(", ")})
   --lambdas X,... cost parameters (>= 0)
-  --model DIR     caption bundle (default: models/caption-beem)
+  --model DIR     caption bundle (default: models/photo-caption; with --scenes, models/caption-beem)
   --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
   --no-tjs        leave out the transformers.js point`;
 
@@ -195,7 +195,7 @@ export const captionSweepCommand: Command = {
         ? [...DEFAULT_RULES]
         : values.rules.split(",").map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES));
     const out = resolve(values.out);
-    const modelDir = resolve(values.model ?? defaultCaptionModel());
+    const modelDir = resolve(values.model ?? evalCaptionModel(values.scenes));
     const withTjs = values["no-tjs"] !== true;
     const tjsDir = withTjs ? resolve(values.tjs ?? `${modelDir}-tjs`) : undefined;
     const { set, source } = await openCaptionSet(values);

@@ -28,7 +28,7 @@ const usage = `Usage: beem caption IMAGE_OR_FOLDER [...] [--out FILE.jsonl [--re
   --batch N       caption N images at a time as one batch (default 1); timings are the batch's
 ${POLICY_USAGE}
   --max-tokens N  most tokens per caption (default: the model's maximum)
-  --model DIR     a caption bundle (default: models/caption-beem)
+  --model DIR     a caption bundle (default: models/photo-caption)
   An image that cannot be read is reported and the others are still captioned (exit status 1).`;
 
 function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L: number): void {
