@@ -7,6 +7,7 @@ export default defineConfig({
       "examples/**/*.test.ts",
       "training/test/**/*.test.ts",
     ],
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { ORT_DISABLE_TELEMETRY: "1" },

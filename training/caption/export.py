@@ -1,16 +1,13 @@
-"""Exports a trained captioner twice, from the same weights:
-
-1. OUT/ (the early-exit bundle run layer by layer): encoder.onnx, cross_kv_{i}.onnx (one layer's
+"""Exports a trained captioner as an early-exit bundle, run layer by layer: encoder.onnx, cross_kv_{i}.onnx (one layer's
    cross-attention keys/values from the image memory, computed once per image and only for the
    layers reached), embed.onnx, layer_{i}.onnx (one decoding step through layer i fused with its
    exit head; past keys/values in, present out), kv_{i}.onnx (layer i's self-attention keys/values
    of given hidden states: fills the positions of tokens that exited below i), tokenizer files,
    manifest.json, golden.json (PyTorch greedy captions and step logits on held-out scenes).
-2. TJS/ (what transformers.js loads like Xenova/vit-gpt2-image-captioning): onnx/encoder_model.onnx,
-   onnx/decoder_model_merged.onnx, config.json, generation_config.json, preprocessor_config.json,
-   tokenizer.json, tokenizer_config.json.
+transformers.js' layout of the same weights is made from the bundle by
+training/common/export_tjs.py (`pnpm export:tjs`; caption-eval makes it when it needs it).
 
-Usage: /usr/bin/python3 export.py --run RUN --data DATA --out models/caption-beem --tjs models/caption-beem-tjs
+Usage: /usr/bin/python3 export.py --run RUN --data DATA --out models/caption-beem
 """
 import argparse
 import json
@@ -97,30 +94,6 @@ class Step(nn.Module):
         return hidden, k, v, self.m.exit_logits(self.i, hidden)
 
 
-class MergedDecoder(nn.Module):
-    """transformers.js' decoder_model_merged: every layer, cross-attention from the encoder
-    states at every step (as GPT-2 exports do), positions after the past."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, input_ids, encoder_hidden_states, *past):
-        m = self.m
-        start = past[0].shape[2]
-        t = input_ids.shape[1]
-        positions = torch.arange(t, device=input_ids.device) + start
-        hidden = m.tokens(input_ids) + m.positions(positions).unsqueeze(0)
-        total = start + t
-        causal = torch.ones(t, total, dtype=torch.bool).triu(1 + start) if t > 1 else None
-        presents = []
-        for i, layer in enumerate(m.layers):
-            ck, cv = layer.cross_keys_values(encoder_hidden_states)
-            hidden, k, v = layer(hidden, past[2 * i], past[2 * i + 1], ck, cv, causal)
-            presents += [k, v]
-        return (m.exit_logits(len(m.layers) - 1, hidden), *presents)
-
-
 def export(module, args, path, inputs, outputs, axes):
     with torch.enable_grad():
         torch.onnx.export(module.eval(), args, path, input_names=inputs, output_names=outputs,
@@ -132,11 +105,9 @@ def main():
     p.add_argument("--run", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--tjs", required=True)
     args = p.parse_args()
     model, cfg, ckpt = load_checkpoint(os.path.join(args.run, "checkpoint.pt"), args.data)
     os.makedirs(args.out, exist_ok=True)
-    os.makedirs(os.path.join(args.tjs, "onnx"), exist_ok=True)
     H, Dh, D, S = cfg.heads, cfg.head_dim, cfg.hidden, cfg.grid * cfg.grid
     px = torch.randn(2, 3, cfg.image_size, cfg.image_size)
     memory = model.encoder(px).detach()
@@ -165,23 +136,8 @@ def main():
                 "logits": {0: "batch"}})
     model.eval()
 
-    # transformers.js bundle
-    export(Encoder(model), (px,), os.path.join(args.tjs, "onnx", "encoder_model.onnx"), ["pixel_values"],
-           ["last_hidden_state"], {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    past_names = [f"past_key_values.{i}.{kind}" for i in range(cfg.layers) for kind in ("key", "value")]
-    present_names = [f"present.{i}.{kind}" for i in range(cfg.layers) for kind in ("key", "value")]
-    pasts = tuple(torch.randn(1, H, 2, Dh) for _ in past_names)
-    axes = {"input_ids": {0: "batch", 1: "steps"}, "encoder_hidden_states": {0: "batch"}, "logits": {0: "batch", 1: "steps"}}
-    axes.update({n: {0: "batch", 2: "past"} for n in past_names})
-    axes.update({n: {0: "batch", 2: "total"} for n in present_names})
-    export(MergedDecoder(model), (torch.tensor([[5]]), memory[:1], *pasts),
-           os.path.join(args.tjs, "onnx", "decoder_model_merged.onnx"),
-           ["input_ids", "encoder_hidden_states", *past_names], ["logits", *present_names], axes)
-    model.eval()
-
-    for d in (args.out, args.tjs):
-        for name in ("tokenizer.json", "tokenizer_config.json"):
-            shutil.copy(os.path.join(args.data, "tokenizer", name), os.path.join(d, name))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(args.data, "tokenizer", name), os.path.join(args.out, name))
     val_rows, val_images = load_split(os.path.join(args.data, "val"), cfg.image_size)
     index = list(range(8))
     golden_px = pixels(val_images, index)
@@ -219,32 +175,8 @@ def main():
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    config = {
-        "model_type": "vision-encoder-decoder",
-        "is_encoder_decoder": True,
-        "decoder_start_token_id": cfg.bos_id,
-        "bos_token_id": cfg.bos_id,
-        "eos_token_id": cfg.eos_id,
-        "pad_token_id": cfg.pad_id,
-        "encoder": {"model_type": "vit", "image_size": cfg.image_size, "hidden_size": D, "num_channels": 3},
-        "decoder": {"model_type": "gpt2", "n_layer": cfg.layers, "n_head": H, "n_embd": D,
-                    "vocab_size": cfg.vocab_size, "n_positions": cfg.max_length, "add_cross_attention": True,
-                    "bos_token_id": cfg.bos_id, "eos_token_id": cfg.eos_id, "pad_token_id": cfg.pad_id,
-                    "is_decoder": True},
-    }
-    generation = {"decoder_start_token_id": cfg.bos_id, "bos_token_id": cfg.bos_id, "eos_token_id": cfg.eos_id,
-                  "pad_token_id": cfg.pad_id, "max_length": cfg.max_length}
-    preprocessor = {"feature_extractor_type": "ViTFeatureExtractor", "image_processor_type": "ViTImageProcessor",
-                    "do_resize": True, "size": {"height": cfg.image_size, "width": cfg.image_size}, "resample": 2,
-                    "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
-                    "image_mean": [MEAN] * 3, "image_std": [STD] * 3}
-    for name, value in (("config.json", config), ("generation_config.json", generation),
-                        ("preprocessor_config.json", preprocessor)):
-        with open(os.path.join(args.tjs, name), "w") as f:
-            json.dump(value, f, indent=2)
-            f.write("\n")
     complete_bundle(args.out)
-    print(f"exported {cfg.layers} layers and the fused graphs to {args.out}, and {args.tjs}; golden: {captions[:2]}")
+    print(f"exported {cfg.layers} layers and the fused graphs to {args.out}; golden: {captions[:2]}")
 
 
 if __name__ == "__main__":

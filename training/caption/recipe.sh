@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole caption recipe: scenes rendered and cached (Node, sharp), word-level tokenizer,
-# training (PyTorch; resumes from its checkpoint), both ONNX exports from the same weights.
+# training (PyTorch; resumes from its checkpoint), the ONNX export (transformers.js' layout of the
+# same weights is made from it on demand: pnpm export:tjs).
 #
 #   pnpm train:caption
 #
 # Environment: WORK (scratch; default training/runs/caption), OUT (early-exit bundle; default
-# models/caption-beem), TJS (transformers.js bundle; default models/caption-beem-tjs),
+# models/caption-beem),
 # SCENES (training scenes; default 16000), ENCODER_EPOCHS (default 6), EPOCHS (decoder; default 10),
 # TARGETS (canonical: each scene's canonical caption, the default; all: its five references),
 # PYTHON (default /usr/bin/python3).
@@ -15,7 +16,6 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT/training"
 WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"
-TJS="${TJS:-$ROOT/models/caption-beem-tjs}"
 SCENES="${SCENES:-16000}"
 EPOCHS="${EPOCHS:-10}"
 TARGETS="${TARGETS:-canonical}"
@@ -43,6 +43,6 @@ pnpm exec tsx caption/dump-layouts.ts --count 500 --seed 2 --out "$WORK/data/val
 echo "== decoder training on the frozen encoder's cached features ($EPOCHS epochs, $TARGETS targets; resumes from $WORK/checkpoint.pt)"
 (cd caption && "$PYTHON" train.py --data "$WORK/data" --run "$WORK" --epochs "$EPOCHS" --targets "$TARGETS" --encoder "$WORK/encoder.pt")
 echo "== export"
-(cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" --tjs "$TJS" 2>&1 | grep -v -i warn)
+(cd caption && "$PYTHON" export.py --run "$WORK" --data "$WORK/data" --out "$OUT" 2>&1 | grep -v -i warn)
 echo "== costs, calibration log (scenes of seed 3) and default policy"
 pnpm exec tsx common/calibrate-captions.ts "$OUT"

@@ -1,12 +1,19 @@
 // The bundled caption model the tests run on (a real 6-layer decoder, about 16 MB).
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { inject } from "vitest";
 import type { Policy } from "@beem-ts/core";
 import { generateScene, renderScene } from "@beem-ts/scenes";
 
 export const BUNDLE =
   process.env.BEEM_CAPTION_MODEL ?? resolve(import.meta.dirname, "../../../models/caption-beem");
-export const TJS_BUNDLE = `${BUNDLE}-tjs`;
+/**
+ * transformers.js' layout of the scene captioner, made from the bundle's graphs before the tests
+ * (test/global-setup.ts); "" when it could not be made (no Python with onnx) or for another
+ * bundle.
+ */
+export const TJS_BUNDLE =
+  process.env.BEEM_CAPTION_MODEL === undefined ? inject("tjsCaptionBeem") : "";
 export const bundlePresent = existsSync(resolve(BUNDLE, "manifest.json"));
 if (!bundlePresent) console.warn(`SKIPPED caption runtime tests: no bundle at ${BUNDLE}`);
 

@@ -14,12 +14,10 @@ import { median } from "@beem-ts/core";
 import { createSession, type ort } from "@beem-ts/runtime";
 import { UsageError } from "../cli-error.js";
 import { REPO_ROOT } from "../models.js";
+import { python } from "../python.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
 
-/** The Python the training and conversion scripts run with. */
-export function python(): string {
-  return process.env.PYTHON ?? "/usr/bin/python3";
-}
+export { python } from "../python.js";
 
 /** Runs a training-folder tool; a failure is a UsageError quoting the tool's last words. */
 export function runTool(what: string, args: readonly string[], log: (m: string) => void): string {

@@ -39,6 +39,7 @@ import { POLICY_OPTIONS, POLICY_USAGE, evalCaptionModel, policyChoice } from "..
 import { createProgress } from "../progress.js";
 import { printReport } from "../reports.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
+import { tjsDirFor } from "../tjs-export.js";
 
 const usage = `Usage: beem caption-eval (--data FILE [--split test] | --scenes N [--seed 1000]) [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
   Captions held-out scenes, or one split of a caption data set, with early exit, at full depth
@@ -58,7 +59,9 @@ ${captionSetUsage()}
   --nn-k K        the nearest-neighbour baseline's k (default: the best on the dev split)
 ${POLICY_USAGE}
   --model DIR     caption bundle (default: models/photo-caption; with --scenes, models/caption-beem)
-  --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
+  --tjs DIR       transformers.js export of the same weights (default: made from the bundle
+                  into ~/.cache/beem/tjs by training/common/export_tjs.py; needs Python
+                  with onnx, else the comparison is left out with a note)
   --fill F        how skipped layers get their keys/values: deferred (default) or eager
   --batch B       also time early exit on batches of B images (captionBatch) against one image
                   at a time: "batch" in the report
@@ -339,7 +342,15 @@ export const captionEvalCommand: Command = {
     const { set, source } = await openCaptionSet(values);
     const captioner = await Captioner.load(modelDir);
     try {
-      const withTjs = values["no-tjs"] !== true;
+      const tjsDir =
+        values["no-tjs"] === true
+          ? undefined
+          : await tjsDirFor(
+              modelDir,
+              values.tjs === undefined ? undefined : resolve(values.tjs),
+              io.stderr,
+            );
+      const withTjs = tjsDir !== undefined;
       const plan: EvalPlan = {
         policy: await captioner.policyFor(choice),
         fill,
@@ -347,10 +358,7 @@ export const captionEvalCommand: Command = {
         batch,
         beams,
         tjs: withTjs
-          ? {
-              dir: resolve(values.tjs ?? `${modelDir}-tjs`),
-              threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption,
-            }
+          ? { dir: tjsDir, threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption }
           : undefined,
         nnK,
       };

@@ -11,6 +11,7 @@ import {
 } from "../caption-set-options.js";
 import { UsageError } from "../cli-error.js";
 import { evalCaptionModel } from "../models.js";
+import { tjsDirFor } from "../tjs-export.js";
 import type { TradeOffPoint } from "../plot.js";
 import { createProgress } from "../progress.js";
 import { alignedTable, writeTableReport, type Row } from "../reports.js";
@@ -41,7 +42,8 @@ ${captionSetUsage()}
   --rules R,...   rules to sweep (${CALIBRATION_RULES.join(", ")})
   --lambdas X,... cost parameters (>= 0)
   --model DIR     caption bundle (default: models/photo-caption; with --scenes, models/caption-beem)
-  --tjs DIR       transformers.js export of the same weights (default: <model>-tjs)
+  --tjs DIR       transformers.js export of the same weights (default: made from the bundle
+                  into ~/.cache/beem/tjs; left out with a note when it cannot be made)
   --no-tjs        leave out the transformers.js point`;
 
 const COLUMNS = [
@@ -197,14 +199,20 @@ export const captionSweepCommand: Command = {
     const out = resolve(values.out);
     const modelDir = resolve(values.model ?? evalCaptionModel(values.scenes));
     const withTjs = values["no-tjs"] !== true;
-    const tjsDir = withTjs ? resolve(values.tjs ?? `${modelDir}-tjs`) : undefined;
+    const tjsDir = withTjs
+      ? await tjsDirFor(
+          modelDir,
+          values.tjs === undefined ? undefined : resolve(values.tjs),
+          io.stderr,
+        )
+      : undefined;
     const { set, source } = await openCaptionSet(values);
     const what = describeSet(source);
     const captioner = await Captioner.load(modelDir);
     try {
       const total =
         (rules.length * lambdas.length + (captioner.fusedFullDepth ? 1 : 0)) * repeats +
-        (withTjs ? 1 : 0);
+        (tjsDir !== undefined ? 1 : 0);
       const progress = createProgress("caption-sweep");
       let done = 0;
       const { rows, references } = await measureSweep(
@@ -239,7 +247,7 @@ export const captionSweepCommand: Command = {
           repeats,
           model: relative(process.cwd(), modelDir) || ".",
           fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
-          transformersJsThreads: withTjs ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
+          transformersJsThreads: tjsDir !== undefined ? tjsThreadsLabel(TJS_DEFAULT_THREADS) : null,
         },
         plot: {
           title: `CIDEr-D against measured speed-up, ${what}`,

@@ -1,0 +1,27 @@
+// Made once before the tests: transformers.js' layout of the bundled scene captioner
+// (training/common/export_tjs.py, into the same cache `beem caption-eval` uses), for the tests
+// that run transformers.js on the same weights. Needs Python with onnx (.ci/run installs it).
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { TestProject } from "vitest/node";
+import { transformersJsExport } from "../packages/cli/src/tjs-export.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The folder of models/caption-beem's transformers.js export ("" when none was made). */
+    tjsCaptionBeem: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  const bundle = resolve(import.meta.dirname, "../models/caption-beem");
+  let dir = "";
+  if (existsSync(resolve(bundle, "manifest.json"))) {
+    try {
+      dir = await transformersJsExport(bundle);
+    } catch (error) {
+      console.warn(`SKIPPED transformers.js comparisons: ${(error as Error).message}`);
+    }
+  }
+  project.provide("tjsCaptionBeem", dir);
+}
