@@ -68,7 +68,14 @@ for (const lambda of lambdas) {
   );
   if (ok && (chosen === undefined || lambda > chosen.lambda)) chosen = { lambda, ...r };
 }
-if (chosen === undefined) throw new Error(`No lambda keeps ${keep} of full depth's CIDEr-D on dev`);
+const belowBar = chosen === undefined;
+if (chosen === undefined) {
+  // None keeps the bar: the best on dev (the largest lambda among equals), said plainly.
+  chosen = tried.reduce((a, b) => (b.ciderD >= a.ciderD ? b : a));
+  console.warn(
+    `No lambda keeps ${keep} of full depth's CIDEr-D on dev; taking the best, lambda ${chosen.lambda}`,
+  );
+}
 const policy = await captioner.policyFor({ rule: "beem-a", lambda: chosen.lambda });
 await captioner.dispose();
 writeFileSync(join(dir, "policy.json"), serializePolicy(policy));
@@ -78,7 +85,9 @@ manifest.policy = "policy.json";
 manifest.training.policy = {
   rule: "beem-a",
   lambda: chosen.lambda,
-  chosenBy: `the largest lambda whose dev CIDEr-D is at least ${keep} of full depth's (${dev.length} dev photos; thresholds fitted on the calibration log)`,
+  chosenBy: belowBar
+    ? `no lambda kept ${keep} of full depth's dev CIDEr-D: the one with the best (${dev.length} dev photos; thresholds fitted on the calibration log)`
+    : `the largest lambda whose dev CIDEr-D is at least ${keep} of full depth's (${dev.length} dev photos; thresholds fitted on the calibration log)`,
   devFullCiderD: Number(full.ciderD.toFixed(4)),
   tried: tried.map((t) => ({
     lambda: t.lambda,

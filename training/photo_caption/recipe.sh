@@ -10,7 +10,7 @@
 # Environment: DATA (the flickr8k-1k folder; default ../shared/data/captions/flickr8k-1k beside
 # the repository), TFLITE (default ../shared/data/encoders/mobilenet-v2-coral/mobilenet_v2_1.0_224_quant.tflite),
 # WORK (scratch; default training/runs/photo), OUT (default models/photo-caption),
-# PRETRAIN_EPOCHS (default 1), EPOCHS (most caption epochs; default 30, stops earlier when dev
+# PRETRAIN_EPOCHS (default 1), EPOCHS (most caption epochs; default 14, stops earlier when dev
 # CIDEr-D stops improving), PYTHON (default /usr/bin/python3). Resumes where it stopped.
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
@@ -21,7 +21,7 @@ TFLITE="${TFLITE:-$ROOT/../shared/data/encoders/mobilenet-v2-coral/mobilenet_v2_
 WORK="${WORK:-$ROOT/training/runs/photo}"
 OUT="${OUT:-$ROOT/models/photo-caption}"
 PRETRAIN_EPOCHS="${PRETRAIN_EPOCHS:-1}"
-EPOCHS="${EPOCHS:-30}"
+EPOCHS="${EPOCHS:-14}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 for name in PRETRAIN_EPOCHS EPOCHS; do
   [[ "${!name}" =~ ^[0-9]+$ ]] || { echo "Expected $name to be an integer >= 0 but received \"${!name}\"" >&2; exit 2; }

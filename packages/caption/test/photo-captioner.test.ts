@@ -43,7 +43,8 @@ describe.runIf(photoBundlePresent)("the photo captioner", () => {
         });
         const scores = out.scores!.data as Float32Array;
         const top = scores.indexOf(Math.max(...scores));
-        expect(labels[top], photo.name).toBe(photo.top3[0]!.label);
+        // imagenet_labels.txt lists every name of a class; the reference gives the first.
+        expect(labels[top]!.split(",")[0], photo.name).toBe(photo.top3[0]!.label);
         for (let i = 0; i < scores.length; i++) {
           const steps = Math.abs(scores[i]! / reference.output.scale - photo.scores[i]!);
           worst = Math.max(worst, steps);
