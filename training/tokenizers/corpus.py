@@ -181,13 +181,15 @@ def main():
     args = p.parse_args()
     rng = random.Random(args.seed)
     rows = [("fixed", t) for t in FIXED]
+    seen = set(FIXED)
     for kind, make, count in KINDS:
-        seen = set()
-        while len(seen) < count:
+        made = 0
+        while made < count:
             text = make(rng)
             if text not in seen and assigned(text):
                 seen.add(text)
                 rows.append((kind, text))
+                made += 1
     with open(args.out, "w", encoding="utf-8") as f:
         for kind, text in rows:
             f.write(json.dumps({"kind": kind, "text": text}, ensure_ascii=True) + "\n")

@@ -134,7 +134,9 @@ export function alignWithHuggingFace<T>(tokenizer: T, json: unknown): T {
   alignNormalizer(t.normalizer);
   const pre = (json as { pre_tokenizer?: PreTokenizerJson | null }).pre_tokenizer;
   if (pre?.type === "Sequence") {
-    pre.pretokenizers?.forEach((p, i) => alignPreTokenizer(t.pre_tokenizer?.tokenizers?.[i], p.type));
+    pre.pretokenizers?.forEach((p, i) =>
+      alignPreTokenizer(t.pre_tokenizer?.tokenizers?.[i], p.type),
+    );
   } else {
     alignPreTokenizer(t.pre_tokenizer, pre?.type);
   }
