@@ -8,8 +8,7 @@
 //   ("ΣΟΦΟΣ" -> "σοφος"); the library lower-cases one character at a time ("σοφοσ");
 // - accents: only U+0300-U+036F are dropped, and after lower-casing; the library drops every
 //   nonspacing mark (Mn: Hebrew points, Devanagari signs, variation selectors...), before it;
-// - clean_text: format, private-use and unassigned characters are kept (an operator-precedence
-//   slip in its category test), and U+FEFF counts as a space;
+// - clean_text: unassigned characters (Cn: U+0378, noncharacters such as U+FDD0) are kept;
 // - CJK: characters outside the Basic Multilingual Plane are not spaced, and the library's
 //   third-plane range starts at U+2B920 (transformers.js: U+2B820);
 // - white space (BERT's pre-tokeniser, GPT-2's pattern): JavaScript's `\s` takes U+FEFF and not
