@@ -8,7 +8,10 @@ weights are random, the labels meaningless.
 
 Usage: python3 make_tiny.py --kind bert|albert|distilbert --out DIR [--layers 4] [--hidden 32]
        [--heads 4] [--ffn 64] [--positions 32] [--embedding 16] [--groups 1] [--labels 2]
-       [--vocab-size N] [--bin] [--unigram] [--seed 0] [--scale 0.2]
+       [--vocab-size N] [--bin] [--unigram] [--tokenizer DIR] [--seed 0] [--scale 0.2]
+  --tokenizer DIR: the tokenizer.json and tokenizer_config.json of DIR (a real vocabulary, as
+  training/tokenizers/real_vocab.py writes them) instead of a made-up one; the embeddings have
+  one row per token of it.
 """
 import argparse
 import json
@@ -154,11 +157,17 @@ def main():
     p.add_argument("--bin", action="store_true", help="pytorch_model.bin instead of model.safetensors")
     p.add_argument("--unigram", action="store_true",
                    help="a SentencePiece Unigram tokenizer.json, as ALBERT ships, instead of WordPiece")
+    p.add_argument("--tokenizer", default=None,
+                   help="a folder whose tokenizer.json and tokenizer_config.json to ship instead")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", type=float, default=0.2, help="standard deviation of the random weights")
     args = p.parse_args()
     torch.manual_seed(args.seed)
-    if args.unigram:
+    if args.tokenizer:
+        with open(os.path.join(args.tokenizer, "tokenizer.json"), encoding="utf-8") as f:
+            tokenizer = json.load(f)
+        n_tokens = len(tokenizer["model"]["vocab"])
+    elif args.unigram:
         tokenizer, n_tokens = unigram_json(args.vocab_size or 0)
     else:
         vocab = vocabulary(args.vocab_size or 0)
@@ -193,7 +202,10 @@ def main():
         f.write("\n")
     with open(os.path.join(args.out, "tokenizer.json"), "w") as f:
         json.dump(tokenizer, f)
-    if args.unigram:
+    if args.tokenizer:
+        with open(os.path.join(args.tokenizer, "tokenizer_config.json"), encoding="utf-8") as f:
+            tconfig = json.load(f)
+    elif args.unigram:
         tconfig = {"cls_token": "[CLS]", "do_lower_case": True, "keep_accents": False, "mask_token": "[MASK]",
                    "model_max_length": spec.positions, "pad_token": "<pad>", "remove_space": True,
                    "sep_token": "[SEP]", "tokenizer_class": TOKENIZER_CLASS[args.kind], "unk_token": "<unk>"}

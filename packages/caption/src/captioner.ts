@@ -13,6 +13,8 @@ import {
 import {
   BundlePolicies,
   loadTokenizer,
+  textsOfTokens,
+  tokenTexts,
   type PreTrainedTokenizer,
   type RuntimeOptions,
 } from "@beem-ts/runtime";
@@ -172,15 +174,18 @@ export class Captioner {
       ({ encoderMs } = run);
       sequence = run.tokens[0]!;
       crossLayers = run.images[0]!.crossComputed;
-      for (const token of sequence) if (!token.end) yield this.#withText(token);
+      const texts = tokenTexts(this.#tokenizer);
+      for (const token of sequence)
+        if (!token.end) yield this.#withText(token, texts.next(token.id));
     } else {
       const encoded = await this.#encode([pixels]);
       ({ encoderMs } = encoded);
       sequence = [];
+      const texts = tokenTexts(this.#tokenizer);
       for await (const step of this.#greedy(encoded.images, resolved)) {
         const token = step[0]!.token;
         sequence.push(token);
-        if (!token.end) yield this.#withText(token);
+        if (!token.end) yield this.#withText(token, texts.next(token.id));
       }
       crossLayers = encoded.images[0]!.crossComputed;
     }
@@ -241,7 +246,12 @@ export class Captioner {
     crossLayers: number,
     times: CaptionResult["timings"],
   ): CaptionResult {
-    const shown = sequence.filter((t) => !t.end).map((t) => this.#withText(t));
+    const decided = sequence.filter((t) => !t.end);
+    const texts = textsOfTokens(
+      this.#tokenizer,
+      decided.map((t) => t.id),
+    );
+    const shown = decided.map((t, i) => this.#withText(t, texts[i]!));
     const exitLayers = sequence.map((t) => t.exitLayer);
     return {
       text: this.decodeText(shown.map((t) => t.id)),
@@ -295,11 +305,14 @@ export class Captioner {
       .trim();
   }
 
-  #withText(token: GeneratedToken): CaptionToken {
+  /**
+   * The token with its text (tokenTexts): a word of a word-level vocabulary, or the characters a
+   * byte-level BPE piece completes, with its leading space (" cat"; "" for the first piece of a
+   * character split across tokens), so that a caption's token texts join to its decoding.
+   */
+  #withText(token: GeneratedToken, text: string): CaptionToken {
     const { end: _end, summaries: _summaries, ...rest } = token;
-    // The token decoded alone: a word of a word-level vocabulary, or a byte-level BPE piece with
-    // its leading space (" cat").
-    return { ...rest, text: this.#tokenizer.decode([token.id]) };
+    return { ...rest, text };
   }
 
   /**

@@ -11,6 +11,7 @@ export {
   type ExitCosts,
 } from "./bundle.js";
 export { loadTokenizer, type PreTrainedTokenizer } from "./tokenizer.js";
+export { tokenTexts, textsOfTokens, type TokenTexts } from "./token-texts.js";
 export { BundlePolicies, type RuntimeOptions } from "./policies.js";
 export {
   bundleCalibration,

@@ -1,7 +1,10 @@
 // A bundle's tokenizer, chosen as Hugging Face's AutoTokenizer chooses it: by the
-// `tokenizer_class` of tokenizer_config.json, through transformers.js' public API.
+// `tokenizer_class` of tokenizer_config.json, through transformers.js' public API, with the
+// steps where transformers.js differs from Hugging Face's tokenizers library put right
+// (hf-steps.ts).
 import { AutoTokenizer, PreTrainedTokenizer } from "@xenova/transformers";
 import { bundleError, readBundleJson } from "./bundle.js";
+import { alignWithHuggingFace } from "./hf-steps.js";
 
 export type { PreTrainedTokenizer };
 
@@ -10,7 +13,9 @@ type TokenizerClass = new (tokenizerJson: unknown, config: unknown) => PreTraine
 /**
  * Reads `files.file` (tokenizer.json) and `files.config` (tokenizer_config.json) from the bundle
  * and builds the tokenizer class the config names ("BertTokenizer", "GPT2TokenizerFast", ...;
- * the "Fast" suffix is dropped). A class transformers.js does not know is INVALID_BUNDLE.
+ * the "Fast" suffix is dropped). A class transformers.js does not know is INVALID_BUNDLE. Its
+ * normaliser and pre-tokeniser follow Hugging Face's tokenizers library where transformers.js'
+ * own differ (per-character lower-casing, every nonspacing mark stripped, ...: hf-steps.ts).
  */
 export async function loadTokenizer(
   dir: string,
@@ -37,7 +42,7 @@ export async function loadTokenizer(
     );
   }
   try {
-    return new cls(json, config);
+    return alignWithHuggingFace(new cls(json, config), json);
   } catch (cause) {
     throw bundleError(
       `${dir}/${files.file}: cannot build the tokenizer (${(cause as Error).message})`,

@@ -26,6 +26,24 @@ function byteLevelBpe(): string {
   });
 }
 
+/** A SentencePiece Unigram tokenizer.json as ALBERT's, its normaliser a Sequence. */
+function unigram(pieces: readonly string[]): string {
+  const specials = ["<pad>", "<unk>", "[CLS]", "[SEP]"];
+  const all = [...specials, ...pieces];
+  return JSON.stringify({
+    version: "1.0",
+    added_tokens: specials.map((content, id) => ({ id, content, special: true })),
+    normalizer: {
+      type: "Sequence",
+      normalizers: [{ type: "NFKD" }, { type: "StripAccents" }, { type: "Lowercase" }],
+    },
+    pre_tokenizer: { type: "Metaspace", replacement: "\u2581", add_prefix_space: true },
+    post_processor: null,
+    decoder: { type: "Metaspace", replacement: "\u2581", add_prefix_space: true },
+    model: { type: "Unigram", unk_id: 1, vocab: all.map((p, i) => [p, i < 4 ? 0 : -1 - i / 100]) },
+  });
+}
+
 describe("loadTokenizer", () => {
   it("builds the class tokenizer_config.json names, as AutoTokenizer does", async () => {
     const tokenizer = await loadTokenizer(bundleDir(), FILES);
@@ -48,6 +66,24 @@ describe("loadTokenizer", () => {
     const ids = tokenizer.encode("a cat dog");
     expect(ids.map((id) => tokenizer.model.vocab[id])).toEqual(["a", "Ġcat", "Ġdog"]);
     expect(tokenizer.decode(ids)).toBe("a cat dog");
+  });
+
+  it("lower-cases per code point and strips every nonspacing mark inside a normaliser Sequence", async () => {
+    // Hugging Face's Lowercase has no final-sigma rule ("σοφοσ"), its StripAccents drops every
+    // Mn mark (Hebrew point U+05B0 too); transformers.js' own give "σοφος" and keep U+05B0.
+    const pieces = ["\u2581σοφοσ", "\u2581σοφος", "\u2581ab", "\u2581a\u05b0b", "\u2581a", "b"];
+    const dir = bundleDir({
+      "tokenizer.json": unigram(pieces),
+      "tokenizer_config.json": JSON.stringify({ tokenizer_class: "AlbertTokenizer" }),
+    });
+    const tokenizer = await loadTokenizer(dir, FILES);
+    const tokens = (text: string) =>
+      tokenizer
+        .encode(text, null, { add_special_tokens: false })
+        .map((id) => tokenizer.model.vocab[id]);
+    expect(tokens("ΣΟΦΟΣ")).toEqual(["\u2581σοφοσ"]);
+    expect(tokens("a\u05b0b")).toEqual(["\u2581ab"]);
+    expect(tokens("ΣΟΦΟΣ AB")).toEqual(["\u2581σοφοσ", "\u2581ab"]);
   });
 
   it("refuses a class transformers.js does not know, naming the field", async () => {
