@@ -2,7 +2,8 @@
 // on calibration images with the full-depth token as the label, and fits the bundle's default
 // policy (BEEM-A) on that log. The images: --images FILE (one path per line; the converters'
 // held-back images), or else --scenes N synthetic scenes of seed 3 (the demo model's calibration
-// scenes, never trained or reported on).
+// scenes, never trained or reported on). Each log line carries its image as "group", so that
+// risk control (beem calibrate --max-loss) counts images, not tokens, as samples.
 // Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -98,7 +99,7 @@ writeFileSync(
 );
 const builder = new ExitTableBuilder();
 samples.forEach((s, i) =>
-  builder.addSummaries(s.label, s.summaries, `token ${i + 1}`, manifest.vocabSize),
+  builder.addSummaries(s.label, s.summaries, `token ${i + 1}`, manifest.vocabSize, s.group),
 );
 const costs = foldFixedCost(manifest.costs.exits as number[], manifest.costs.fixed as number);
 const policy = calibrate(builder.build(), { rule: "beem-a", lambda: Number(values.lambda), costs });

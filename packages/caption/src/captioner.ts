@@ -266,7 +266,9 @@ export class Captioner {
   /**
    * Full-depth greedy decoding of the images, logging every exit per generated token (end token
    * included) with the full-depth token as the label, as CALM calibrates: the log the core fits
-   * caption policies on.
+   * caption policies on. Each line's `group` is its image (the path given, or `image-K` for the
+   * K-th image given as data): an image's tokens are not independent, and risk control counts
+   * images, not tokens, as its samples.
    */
   async exitLog(
     images: readonly ImageInput[],
@@ -276,7 +278,9 @@ export class Captioner {
     const full = await this.#resolve({ full: true, trace: true });
     for (const [k, image] of images.entries()) {
       const { tokens } = await this.#decode([await this.#pixels(image)], full);
-      for (const token of tokens[0]!) out.push({ label: token.id, summaries: token.summaries! });
+      const group = typeof image === "string" ? image : `image-${k + 1}`;
+      for (const token of tokens[0]!)
+        out.push({ label: token.id, summaries: token.summaries!, group });
       options.onProgress?.(k + 1, images.length);
     }
     return out;

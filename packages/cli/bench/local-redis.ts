@@ -7,6 +7,15 @@ export interface LocalRedis {
   readonly url: string;
   readonly port: number;
   stop(): void;
+  /** SIGKILL, as a crash would; resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+export interface LocalRedisOptions {
+  /** Default: a free one. */
+  readonly port?: number;
+  /** appendonly yes with fsync per write, so that a restart on the same folder keeps the data. */
+  readonly durable?: boolean;
 }
 
 export function freePort(): Promise<number> {
@@ -18,8 +27,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(dir: string): Promise<LocalRedis> {
-  const port = await freePort();
+export async function startRedis(
+  dir: string,
+  options: LocalRedisOptions = {},
+): Promise<LocalRedis> {
+  const port = options.port ?? (await freePort());
   const server = spawn(
     "redis-server",
     [
@@ -31,8 +43,9 @@ export async function startRedis(dir: string): Promise<LocalRedis> {
       dir,
       "--save",
       "",
-      "--appendonly",
-      "no",
+      ...(options.durable
+        ? ["--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction"]
+        : ["--appendonly", "no"]),
     ],
     { stdio: "ignore" },
   );
@@ -45,5 +58,14 @@ export async function startRedis(dir: string): Promise<LocalRedis> {
     server.kill("SIGKILL");
     throw new Error(`redis-server did not start on port ${port}`);
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => server.kill("SIGTERM") };
+  const gone = new Promise<void>((done) => server.on("exit", () => done()));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => server.kill("SIGTERM"),
+    kill: () => {
+      server.kill("SIGKILL");
+      return gone;
+    },
+  };
 }

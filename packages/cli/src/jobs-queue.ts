@@ -21,15 +21,27 @@ export function checkQueueName(name: string | undefined): string {
   return name;
 }
 
-/** A connection to the Redis at `url`, ready, or a usage error naming --redis. */
-export async function connect(url: string | undefined): Promise<Redis> {
+/** Longest wait between reconnection attempts of a connection that keeps retrying. */
+export const MAX_RECONNECT_DELAY_MS = 5000;
+
+/**
+ * A connection to the Redis at `url`, ready, or a usage error naming --redis. A short command
+ * gives up reconnecting after 20 tries (its command then fails); a worker (`keepRetrying`)
+ * never does, backing off to `MAX_RECONNECT_DELAY_MS` between tries.
+ */
+export async function connect(
+  url: string | undefined,
+  options: { keepRetrying?: boolean } = {},
+): Promise<Redis> {
   if (url === undefined) throw new UsageError("Give --redis URL (e.g. redis://127.0.0.1:6379)");
   let redis: Redis;
   try {
     redis = new Redis(url, {
       maxRetriesPerRequest: null, // what BullMQ's workers need
       lazyConnect: true,
-      retryStrategy: (times) => (times > 20 ? null : Math.min(times * 200, 2000)),
+      retryStrategy: options.keepRetrying
+        ? (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS)
+        : (times) => (times > 20 ? null : Math.min(times * 200, 2000)),
     });
   } catch (cause) {
     throw new BeemError(

@@ -240,7 +240,7 @@ describe("bad input: a clear message, a non-zero status, nothing half-written", 
     [
       ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--delta", "0.1"],
       2,
-      /--delta and --loss go with --max-loss/,
+      /--delta, --loss and --group-loss go with --max-loss/,
     ],
     [
       ["calibrate", "--exits", "cal.jsonl", "--rule", "beem-a", "--lambda", "-1"],

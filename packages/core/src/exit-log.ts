@@ -1,6 +1,7 @@
 // The JSON Lines exit log: one line per input, {"label": 1, "exits": [[p...], ...]} with
 // exit 1 first, or "logits" instead of "exits" (soft-maxed here), or, for large vocabularies,
 // "summaries": [[prediction, confidence, entropy], ...] (what the rules read of each exit).
+// An optional "group": "<id>" marks lines that are not independent (the tokens of one image).
 import { BeemError, describe } from "./errors.js";
 import { logitsProblem, softmax, type ExitSummary } from "./exit-output.js";
 import { ExitTableBuilder, type ExitSample, type ExitTable } from "./exit-table.js";
@@ -9,6 +10,8 @@ import { ExitTableBuilder, type ExitSample, type ExitTable } from "./exit-table.
 export interface SummarizedSample {
   readonly label: number;
   readonly summaries: readonly ExitSummary[];
+  /** As in `ExitSample`: lines of one group (one image's tokens) are not independent. */
+  readonly group?: string;
 }
 
 function parseSummaries(value: unknown, where: string): ExitSummary[] {
@@ -47,7 +50,8 @@ export function addParsedSample(
   sample: ExitSample | SummarizedSample,
   where: string,
 ): void {
-  if ("summaries" in sample) builder.addSummaries(sample.label, sample.summaries, where);
+  if ("summaries" in sample)
+    builder.addSummaries(sample.label, sample.summaries, where, undefined, sample.group);
   else builder.add(sample, where);
 }
 
@@ -78,6 +82,14 @@ export function parseExitLogLine(
       `${where}: field "label" must be an integer >= 0 but is ${describe(label)}`,
     );
   }
+  const group = record.group;
+  if (group !== undefined && (typeof group !== "string" || group === "")) {
+    throw new BeemError(
+      "INVALID_EXIT_LOG",
+      `${where}: field "group" must be a non-empty string but is ${describe(group)}`,
+    );
+  }
+  const grouped = group === undefined ? {} : { group };
   const hasExits = record.exits !== undefined;
   const hasLogits = record.logits !== undefined;
   const hasSummaries = record.summaries !== undefined;
@@ -87,7 +99,8 @@ export function parseExitLogLine(
       `${where}: give exactly one of the fields "exits", "logits" and "summaries"`,
     );
   }
-  if (hasSummaries) return { label, summaries: parseSummaries(record.summaries, where) };
+  if (hasSummaries)
+    return { label, summaries: parseSummaries(record.summaries, where), ...grouped };
   const field = hasExits ? "exits" : "logits";
   const vectors = record[field];
   if (!Array.isArray(vectors) || vectors.length === 0) {
@@ -105,9 +118,10 @@ export function parseExitLogLine(
     }
   });
   const rows = vectors as number[][];
-  if (hasExits) return { label, exits: rows };
+  if (hasExits) return { label, exits: rows, ...grouped };
   return {
     label,
+    ...grouped,
     exits: rows.map((v, i) => {
       const problem = logitsProblem(v, rows[0]!.length);
       if (problem !== undefined) {
@@ -144,12 +158,20 @@ export function formatSummaryLogLine(
     Number(s.confidence.toPrecision(digits)),
     Number(s.entropy.toPrecision(digits)),
   ]);
-  return JSON.stringify({ label: sample.label, summaries });
+  return JSON.stringify({
+    label: sample.label,
+    summaries,
+    ...(sample.group !== undefined && { group: sample.group }),
+  });
 }
 
 /** One exit-log line for a sample (probabilities rounded to `digits` significant digits). */
 export function formatExitLogLine(sample: ExitSample, options: { digits?: number } = {}): string {
   const digits = options.digits ?? 6;
   const exits = sample.exits.map((p) => Array.from(p, (x) => Number(x.toPrecision(digits))));
-  return JSON.stringify({ label: sample.label, exits });
+  return JSON.stringify({
+    label: sample.label,
+    exits,
+    ...(sample.group !== undefined && { group: sample.group }),
+  });
 }

@@ -7,6 +7,11 @@ import { createScorer, type ScoreSpec } from "./rules.js";
 export interface ExitSample {
   readonly label: number;
   readonly exits: readonly ArrayLike<number>[];
+  /**
+   * Lines that are not independent of each other (the tokens of one image's caption) share a
+   * group; risk control then counts groups, not lines, as its samples.
+   */
+  readonly group?: string;
 }
 
 /** n inputs x L exits, row-major (sample j, exit i at j * L + i). */
@@ -18,6 +23,8 @@ export interface ExitTable {
   readonly predictions: Int32Array;
   readonly confidences: Float64Array;
   readonly entropies: Float64Array;
+  /** Per line, its group's index (0, 1, ... in order of first appearance); absent when no line has one. */
+  readonly groups?: Int32Array;
 }
 
 /** Collects samples one at a time (e.g. while reading a log) and checks their shape. */
@@ -28,6 +35,8 @@ export class ExitTableBuilder {
   readonly #predictions: number[] = [];
   readonly #confidences: number[] = [];
   readonly #entropies: number[] = [];
+  readonly #groups: number[] = [];
+  readonly #groupIds = new Map<string, number>();
 
   get size(): number {
     return this.#labels.length;
@@ -46,16 +55,25 @@ export class ExitTableBuilder {
       }
       return summarize(p);
     });
-    this.addSummaries(sample.label, summaries, where, classes);
+    this.addSummaries(sample.label, summaries, where, classes, sample.group);
   }
 
-  /** Adds one sample from summaries already computed. */
+  /** Adds one sample from summaries already computed; `group` as in `ExitSample`. */
   addSummaries(
     label: number,
     summaries: readonly ExitSummary[],
     where = `sample ${this.size + 1}`,
     numClasses = this.#numClasses,
+    group?: string,
   ): void {
+    if (this.size > 0 && (group === undefined) !== (this.#groupIds.size === 0)) {
+      throw new BeemError(
+        "INVALID_EXIT_LOG",
+        group === undefined
+          ? `${where}: has no field "group" but earlier lines do (give every line a group or none)`
+          : `${where}: has a field "group" but earlier lines do not (give every line a group or none)`,
+      );
+    }
     if (this.size === 0) {
       this.#numExits = summaries.length;
       this.#numClasses = numClasses;
@@ -75,6 +93,11 @@ export class ExitTableBuilder {
         `${where}: field "label" must be an integer in [0, ${this.#numClasses - 1}] but is ${label}`,
       );
     }
+    if (group !== undefined) {
+      let id = this.#groupIds.get(group);
+      if (id === undefined) this.#groupIds.set(group, (id = this.#groupIds.size));
+      this.#groups.push(id);
+    }
     this.#labels.push(label);
     for (const s of summaries) {
       this.#predictions.push(s.prediction);
@@ -93,6 +116,7 @@ export class ExitTableBuilder {
       predictions: Int32Array.from(this.#predictions),
       confidences: Float64Array.from(this.#confidences),
       entropies: Float64Array.from(this.#entropies),
+      ...(this.#groupIds.size > 0 && { groups: Int32Array.from(this.#groups) }),
     };
   }
 }

@@ -49,8 +49,10 @@ export {
   meanLoss,
   neededSamples,
   RISK_LOSSES,
+  GROUP_LOSSES,
   RISK_PATH_LAMBDAS,
   type RiskLoss,
+  type GroupLoss,
   type RiskControlOptions,
   type RiskControlResult,
 } from "./risk-control.js";

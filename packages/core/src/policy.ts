@@ -27,10 +27,16 @@ export interface RiskControlSummary {
   /** The bound holds with probability at least 1 - delta over the calibration data. */
   readonly delta: number;
   readonly loss: "disagreement" | "error";
-  /** Log lines the candidate policies were tested on. */
+  /** Log lines (groups, for a grouped log) the candidate policies were tested on. */
   readonly calibrationSamples: number;
-  /** Log lines the path of candidate policies was fitted on. */
+  /** Log lines (groups, for a grouped log) the path of candidate policies was fitted on. */
   readonly pathSamples: number;
+  /** Set when the log's lines carry groups: how a group's losses combined, and the line counts. */
+  readonly groups?: {
+    readonly loss: "mean" | "max";
+    readonly calibrationLines: number;
+    readonly pathLines: number;
+  };
   /** The policy's mean loss on the test lines. */
   readonly empiricalLoss: number;
   /** Its Hoeffding-Bentkus p-value (<= delta: certified). */

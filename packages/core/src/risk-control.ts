@@ -12,6 +12,13 @@
 // so the fixed-sequence procedure controls the family-wise error at delta: the chosen policy's
 // expected loss on new data exchangeable with the log exceeds epsilon with probability at most
 // delta. Full depth (loss 0 by definition) is the fallback.
+//
+// Lines that are not independent carry a group (a caption log has one line per token, and one
+// image's tokens are correlated). Then the group is the sample: groups, not lines, are split
+// between path and test, each test group contributes one loss (by default the mean of its lines'
+// losses; `groupLoss`), and the p-values count groups. Groups drawn independently give i.i.d.
+// group losses in [0, 1], which is all Hoeffding-Bentkus needs; counting a group's lines as
+// separate samples would overstate the evidence and break the guarantee.
 import { checkFiniteNumber, checkOneOf, checkOpenUnit } from "./check.js";
 import { createCalibrator, type CalibratorOptions } from "./calibrate.js";
 import { scoreMatrix, type ExitTable } from "./exit-table.js";
@@ -26,6 +33,16 @@ import {
 import { checkPolicyFits, exitIndices } from "./replay.js";
 
 export const RISK_LOSSES = ["disagreement", "error"] as const;
+export const GROUP_LOSSES = ["mean", "max"] as const;
+
+/**
+ * How a group's line losses make its one loss. "mean" (default): the fraction of its lines
+ * lost, so the bound is on the expected fraction of an image's tokens that differ from full
+ * depth, the same quantity as the per-token loss with every image weighted equally. "max": 1
+ * when any line is lost, a bound on the fraction of images with any differing token (far
+ * stricter; few early exits pass it on long groups).
+ */
+export type GroupLoss = (typeof GROUP_LOSSES)[number];
 
 /**
  * "disagreement": the policy's answer differs from the last exit's (needs no labels; for
@@ -50,6 +67,8 @@ export interface RiskControlOptions extends CalibratorOptions {
   readonly delta?: number;
   /** Default "disagreement". */
   readonly loss?: RiskLoss;
+  /** For a log whose lines carry groups: how a group's losses combine. Default "mean". */
+  readonly groupLoss?: GroupLoss;
   /** Lambdas of the path. Default `RISK_PATH_LAMBDAS`. */
   readonly pathLambdas?: readonly number[];
 }
@@ -66,14 +85,19 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
   const epsilon = checkOpenUnit("maxLoss", options.maxLoss);
   const delta = checkOpenUnit("delta", options.delta ?? 0.1);
   const loss = checkOneOf("loss", options.loss ?? "disagreement", RISK_LOSSES);
+  const groupLoss = checkOneOf("groupLoss", options.groupLoss ?? "mean", GROUP_LOSSES);
   const lambdas = options.pathLambdas ?? RISK_PATH_LAMBDAS;
   lambdas.forEach((l, i) => checkFiniteNumber(`pathLambdas[${i}]`, l, 0));
-  const n = table.numSamples;
+  // The unit of sampling: the line, or its group.
+  const unitOf = (j: number) => table.groups?.[j] ?? j;
+  const n = countUnits(table);
   const stride = Math.max(2, Math.ceil(n / PATH_LINES));
-  const pathPart = subTable(table, (j) => j % stride === 0);
-  const testPart = subTable(table, (j) => j % stride !== 0);
+  const pathPart = subTable(table, (j) => unitOf(j) % stride === 0);
+  const testPart = subTable(table, (j) => unitOf(j) % stride !== 0);
+  const testUnits = countUnits(testPart);
   const L = table.numExits;
   const needed = neededSamples(epsilon, delta);
+  const unit = table.groups === undefined ? "lines" : "groups";
 
   // The path: distinct policies, highest cost on the path part first. For the disagreement
   // loss the path lines are labelled with the last exit's answer (CALM's calibration target),
@@ -95,15 +119,22 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
     epsilon,
     delta,
     loss,
-    calibrationSamples: testPart.numSamples,
-    pathSamples: pathPart.numSamples,
+    calibrationSamples: testUnits,
+    pathSamples: countUnits(pathPart),
+    ...(table.groups !== undefined && {
+      groups: {
+        loss: groupLoss,
+        calibrationLines: testPart.numSamples,
+        pathLines: pathPart.numSamples,
+      },
+    }),
   };
   let chosen: { policy: Policy; summary: RiskControlSummary } | undefined;
   let tested = 0;
-  const losses = createLossMeter(testPart, loss);
+  const losses = createLossMeter(testPart, loss, { groupLoss });
   for (const candidate of path) {
     const empiricalLoss = losses(candidate.policy);
-    const pValue = hoeffdingBentkusPValue(empiricalLoss, testPart.numSamples, epsilon);
+    const pValue = hoeffdingBentkusPValue(empiricalLoss, testUnits, epsilon);
     tested++;
     if (pValue > delta) break;
     chosen = {
@@ -114,9 +145,9 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
   if (chosen === undefined) {
     const full = fullDepthPolicy(L);
     const reason =
-      testPart.numSamples < needed
-        ? `the log has ${n} lines, of which ${testPart.numSamples} test the policies; at least ${needed} test lines (${2 * needed} in a log this size) are needed for any policy to pass at maxLoss ${epsilon}, delta ${delta}`
-        : `no ${options.rule} policy has a loss low enough to pass at maxLoss ${epsilon}, delta ${delta} on ${testPart.numSamples} test lines`;
+      testUnits < needed
+        ? `the log has ${n} ${unit}, of which ${testUnits} test the policies; at least ${needed} test ${unit} (${2 * needed} in a log this size) are needed for any policy to pass at maxLoss ${epsilon}, delta ${delta}`
+        : `no ${options.rule} policy has a loss low enough to pass at maxLoss ${epsilon}, delta ${delta} on ${testUnits} test ${unit}`;
     return {
       policy: {
         ...full,
@@ -144,16 +175,31 @@ export function calibrateRisk(table: ExitTable, options: RiskControlOptions): Ri
   };
 }
 
-/** Mean per-line loss of a policy's decisions on a table. */
-export function meanLoss(policy: Policy, table: ExitTable, loss: RiskLoss): number {
-  return createLossMeter(table, loss)(policy);
+/** Mean per-line loss of a policy's decisions on a table (per group when lines carry groups). */
+export function meanLoss(
+  policy: Policy,
+  table: ExitTable,
+  loss: RiskLoss,
+  options: { groupLoss?: GroupLoss } = {},
+): number {
+  return createLossMeter(table, loss, options)(policy);
 }
 
 /**
  * Mean loss of policies on one table; the rules' scores are computed once per scoring rule
- * (the policies of a path share it).
+ * (the policies of a path share it). When the table's lines carry groups, the mean is over
+ * groups of each group's loss (`groupLoss`, default "mean").
  */
-export function createLossMeter(table: ExitTable, loss: RiskLoss): (policy: Policy) => number {
+export function createLossMeter(
+  table: ExitTable,
+  loss: RiskLoss,
+  options: { groupLoss?: GroupLoss } = {},
+): (policy: Policy) => number {
+  const groupLoss = options.groupLoss ?? "mean";
+  const groups = table.groups;
+  const numGroups = countUnits(table);
+  const groupSizes = new Float64Array(numGroups);
+  if (groups !== undefined) for (const g of groups) groupSizes[g]!++;
   const L = table.numExits;
   const n = table.numSamples;
   // Per line: 1 where answering with exit i loses.
@@ -176,9 +222,21 @@ export function createLossMeter(table: ExitTable, loss: RiskLoss): (policy: Poli
     let s = scores.get(key);
     if (s === undefined) scores.set(key, (s = scoreMatrix(table, spec)));
     const exits = exitIndices(s, scoreThresholds(policy), n, L);
+    if (groups === undefined) {
+      let total = 0;
+      for (let j = 0; j < n; j++) total += lost[j * L + exits[j]!]!;
+      return n === 0 ? 0 : total / n;
+    }
+    const perGroup = new Float64Array(numGroups);
+    for (let j = 0; j < n; j++) {
+      const g = groups[j]!;
+      const l = lost[j * L + exits[j]!]!;
+      perGroup[g] = groupLoss === "max" ? Math.max(perGroup[g]!, l) : perGroup[g]! + l;
+    }
     let total = 0;
-    for (let j = 0; j < n; j++) total += lost[j * L + exits[j]!]!;
-    return n === 0 ? 0 : total / n;
+    for (let g = 0; g < numGroups; g++)
+      total += groupLoss === "max" ? perGroup[g]! : perGroup[g]! / groupSizes[g]!;
+    return numGroups === 0 ? 0 : total / numGroups;
   };
 }
 
@@ -253,7 +311,15 @@ function relabelWithFinal(table: ExitTable): ExitTable {
   };
 }
 
-/** The rows of a table whose index passes `keep`, in order. */
+/** Independent samples of a table: its groups when lines carry them, else its lines. */
+function countUnits(table: ExitTable): number {
+  if (table.groups === undefined) return table.numSamples;
+  let max = -1;
+  for (const g of table.groups) if (g > max) max = g;
+  return max + 1;
+}
+
+/** The rows of a table whose index passes `keep`, in order (groups renumbered densely). */
 function subTable(table: ExitTable, keep: (j: number) => boolean): ExitTable {
   const L = table.numExits;
   const rows: number[] = [];
@@ -271,5 +337,16 @@ function subTable(table: ExitTable, keep: (j: number) => boolean): ExitTable {
     predictions: pick(table.predictions, (n) => new Int32Array(n)),
     confidences: pick(table.confidences, (n) => new Float64Array(n)),
     entropies: pick(table.entropies, (n) => new Float64Array(n)),
+    ...(table.groups !== undefined && { groups: renumber(rows.map((j) => table.groups![j]!)) }),
   };
+}
+
+/** Group indices 0, 1, ... in order of first appearance. */
+function renumber(groups: readonly number[]): Int32Array {
+  const ids = new Map<number, number>();
+  return Int32Array.from(groups, (g) => {
+    let id = ids.get(g);
+    if (id === undefined) ids.set(g, (id = ids.size));
+    return id;
+  });
 }

@@ -145,3 +145,32 @@ describe("summary logs (large vocabularies)", () => {
     );
   });
 });
+
+describe("grouped lines", () => {
+  it("reads a group per line, numbered by first appearance, and writes it back", () => {
+    const line = (group: string) =>
+      formatSummaryLogLine({
+        label: 0,
+        group,
+        summaries: [{ prediction: 0, confidence: 0.9, entropy: 0.3 }],
+      });
+    expect(line("a")).toMatch(/"group":"a"/);
+    const table = parseExitLog([line("b"), line("a"), line("b")].join("\n"));
+    expect(Array.from(table.groups!)).toEqual([0, 1, 0]);
+    expect(formatExitLogLine({ label: 1, exits: [[0.3, 0.7]], group: "img.png" })).toBe(
+      '{"label":1,"exits":[[0.3,0.7]],"group":"img.png"}',
+    );
+    expect(parseExitLog('{"label": 1, "exits": [[0.3, 0.7]]}').groups).toBeUndefined();
+  });
+
+  it("rejects a group that is not a non-empty string, and a log that mixes grouped and not", () => {
+    expect(failure('{"label": 0, "exits": [[0.5, 0.5]], "group": 3}').message).toMatch(
+      /cal\.jsonl:1: field "group" must be a non-empty string but is 3/,
+    );
+    expect(
+      failure(
+        '{"label": 0, "exits": [[0.5, 0.5]], "group": "a"}\n{"label": 0, "exits": [[0.5, 0.5]]}',
+      ).message,
+    ).toMatch(/cal\.jsonl:2: has no field "group" but earlier lines do/);
+  });
+});

@@ -130,3 +130,78 @@ describe("calibrateRisk", () => {
     ).toThrow(message);
   });
 });
+
+describe("calibrateRisk on grouped lines", () => {
+  // A caption log has one line per token and an image's tokens are correlated. The extreme case:
+  // each group is one independent draw repeated `size` times, so a group's loss equals its
+  // line's loss and the true loss is that of independent lines.
+  const truth = createLossMeter(table(20_000, 99), "disagreement");
+  const grouped = (groups: number, size: number, seed: number): ExitTable => {
+    const samples = generateSyntheticExits({ samples: groups, exits: 6, classes: 3, seed });
+    return createExitTable(
+      samples.flatMap((s, g) =>
+        Array.from({ length: size }, () => ({ ...s, group: `image-${g}` })),
+      ),
+    );
+  };
+  const violationRate = (draws: number) => {
+    const epsilon = 0.1;
+    let violations = 0;
+    let speedups = 0;
+    for (let d = 0; d < draws; d++) {
+      // 120 groups: 60 test the path, enough to certify at epsilon 0.1 (22 needed at zero loss).
+      const { policy } = calibrateRisk(grouped(120, 20, 5000 + d), {
+        rule: "maxprob",
+        maxLoss: epsilon,
+        delta: 0.1,
+      });
+      if (truth(policy) > epsilon) violations++;
+      if (policy.rule !== "final") speedups++;
+    }
+    return { rate: violations / draws, speedups };
+  };
+
+  it("groups of 20 identical lines: over 1,000 draws the true loss exceeds epsilon in at most delta of them", () => {
+    const draws = 1000;
+    const { rate, speedups } = violationRate(draws);
+    const standardError = Math.sqrt((0.1 * 0.9) / draws);
+    expect(rate).toBeLessThanOrEqual(0.1 + standardError);
+    // Not vacuous: most draws still certify some early exit.
+    expect(speedups).toBeGreaterThan(draws / 2);
+  }, 60_000);
+
+  it("splits by group and reports groups as the samples, lines beside them", () => {
+    const { policy } = calibrateRisk(grouped(400, 5, 11), { rule: "maxprob", maxLoss: 0.05 });
+    expect(policy.riskControl).toMatchObject({
+      calibrationSamples: 200,
+      pathSamples: 200,
+      groups: { loss: "mean", calibrationLines: 1000, pathLines: 1000 },
+    });
+  });
+
+  it("group loss: mean of the lines' losses or their max", () => {
+    // Two groups: one line of three lost in the first, none in the second.
+    const line = (label: number, top: number, group: string) => ({
+      label,
+      group,
+      exits: [
+        top === 0 ? [0.9, 0.05, 0.05] : [0.05, 0.9, 0.05],
+        label === 0 ? [0.9, 0.05, 0.05] : [0.05, 0.9, 0.05],
+      ],
+    });
+    const t = createExitTable([line(0, 1, "a"), line(0, 0, "a"), line(1, 1, "a"), line(0, 0, "b")]);
+    const always: Policy = { version: 1, numExits: 2, rule: "static", layer: 1 };
+    expect(createLossMeter(t, "disagreement")(always)).toBeCloseTo((1 / 3 + 0) / 2, 12);
+    expect(createLossMeter(t, "disagreement", { groupLoss: "max" })(always)).toBeCloseTo(0.5, 12);
+  });
+
+  it("refuses a log where some lines have a group and others not", () => {
+    const s = generateSyntheticExits({ samples: 2, exits: 3, classes: 3, seed: 1 });
+    expect(() => createExitTable([{ ...s[0]!, group: "a" }, s[1]!])).toThrow(
+      /sample 2: has no field "group" but earlier lines do/,
+    );
+    expect(() => createExitTable([s[0]!, { ...s[1]!, group: "a" }])).toThrow(
+      /sample 2: has a field "group" but earlier lines do not/,
+    );
+  });
+});

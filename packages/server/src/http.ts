@@ -31,8 +31,10 @@ export function requestLog(ctx: ServerContext) {
       const status = String(res.statusCode);
       ctx.metrics.requests.inc({ route, status });
       ctx.metrics.latency.observe({ route, status }, ms / 1000);
+      // A 503 is a state (loading, shutting down) the lifecycle logs once, not a failure per request.
+      if (res.statusCode === 503 && ctx.state === "closing") return;
       ctx.log({
-        level: res.statusCode >= 500 ? "error" : "info",
+        level: res.statusCode >= 500 && res.statusCode !== 503 ? "error" : "info",
         msg: "request",
         requestId: id,
         method: req.method,
@@ -69,12 +71,15 @@ export function noRoute(req: Request): never {
   throw new HttpError("NOT_FOUND", `No route ${req.method} ${req.path.slice(0, 100)}`);
 }
 
-/** The one error answer: the code's status and body; 500s are logged with their stack. */
+/**
+ * The one error answer: the code's status and body; 500s are logged with their stack. A 503
+ * (not ready, shutting down) is a state, not a failure: the lifecycle logs it once per state.
+ */
 export function errorHandler(ctx: ServerContext) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const mapped = fromBodyParser(error) ?? error;
     const { status } = toErrorBody(mapped);
-    if (status >= 500)
+    if (status >= 500 && status !== 503)
       ctx.log({
         level: "error",
         msg: "request failed",

@@ -77,12 +77,25 @@ export function startLifecycle(ctx: ServerContext, sources: ModelSources): Lifec
   loading.catch(() => {}); // reported through ready() and /readyz
 
   let inFlight = 0;
+  // 503s are expected in these states: logged once per state, not per request.
+  let refusingIn: string | undefined;
+  const refuse = (code: "SHUTTING_DOWN" | "NOT_READY", message: string): never => {
+    if (refusingIn !== ctx.state) {
+      refusingIn = ctx.state;
+      ctx.log({
+        level: "info",
+        msg: "refusing requests with 503",
+        state: ctx.state,
+        reason: message,
+      });
+    }
+    throw new HttpError(code, message);
+  };
   return {
     ready: () => loading,
     admit(_req, res, next) {
-      if (ctx.state === "closing")
-        throw new HttpError("SHUTTING_DOWN", "The server is shutting down");
-      if (ctx.state === "failed") throw new HttpError("NOT_READY", "The models failed to load");
+      if (ctx.state === "closing") refuse("SHUTTING_DOWN", "The server is shutting down");
+      if (ctx.state === "failed") refuse("NOT_READY", "The models failed to load");
       inFlight++;
       let counted = true;
       const done = () => {

@@ -62,7 +62,8 @@ export function freePort(): Promise<number> {
 /** The real server process (`pnpm start`'s entry point) with these environment variables. */
 export function startServer(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { ...process.env, ...env },
+    // The scene captioner (committed) unless a test says otherwise.
+    env: { ...process.env, BEEM_CAPTION_MODEL: CAPTION_MODEL, ...env },
   });
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));

@@ -1,5 +1,6 @@
 import {
   CALIBRATION_RULES,
+  GROUP_LOSSES,
   RISK_LOSSES,
   calibrate,
   calibrateRisk,
@@ -11,8 +12,9 @@ import { UsageError } from "../cli-error.js";
 import { readExitLog, writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
 
-const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X | --max-loss E [--delta D] [--loss L]] [--out policy.json]
-  --exits FILE       labelled exit log (JSON Lines: {"label", "exits" | "logits" | "summaries"})
+const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X | --max-loss E [--delta D] [--loss L] [--group-loss G]] [--out policy.json]
+  --exits FILE       labelled exit log (JSON Lines: {"label", "exits" | "logits" | "summaries",
+                     optional "group"})
   --rule RULE        ${CALIBRATION_RULES.join(", ")}
   --lambda X         cost parameter, J = error + X * cost (default 0)
   --max-loss E       instead of --lambda: the fastest policy of RULE whose loss is at most E
@@ -22,6 +24,9 @@ const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X |
   --delta D          with --max-loss (default 0.1)
   --loss L           with --max-loss: ${RISK_LOSSES.join(" (default) or ")}: the answer differs
                      from the last exit's, or the last exit is right and the answer wrong
+  --group-loss G     with --max-loss, for a log whose lines carry "group" (a caption log: the
+                     tokens of one image): groups, not lines, are the samples, each scored by
+                     the ${GROUP_LOSSES.join(" (default) or ")} of its lines' losses
   --costs C1,C2,...  per-exit costs, exit 1 first (default: equal layers)
   --reset MODE       BEEM: "current" (default) or "zero" on disagreement
   --thresholds MODE  "per-exit" (default for BEEM) or "shared" (default for baselines)
@@ -41,6 +46,7 @@ export const calibrateCommand: Command = {
         "max-loss": { type: "string" },
         delta: { type: "string" },
         loss: { type: "string" },
+        "group-loss": { type: "string" },
         costs: { type: "string" },
         reset: { type: "string" },
         thresholds: { type: "string" },
@@ -55,8 +61,12 @@ export const calibrateCommand: Command = {
     const loss = values.loss === undefined ? undefined : oneOf(values.loss, "--loss", RISK_LOSSES);
     if (maxLoss !== undefined && values.lambda !== undefined)
       throw new UsageError("Give either --lambda or --max-loss, not both");
-    if (maxLoss === undefined && (delta !== undefined || loss !== undefined))
-      throw new UsageError("--delta and --loss go with --max-loss");
+    const groupLoss =
+      values["group-loss"] === undefined
+        ? undefined
+        : oneOf(values["group-loss"], "--group-loss", GROUP_LOSSES);
+    if (maxLoss === undefined && (delta !== undefined || loss !== undefined || groupLoss))
+      throw new UsageError("--delta, --loss and --group-loss go with --max-loss");
     const costs = numberList(values.costs, "--costs", 0);
     const reset =
       values.reset === undefined ? undefined : oneOf(values.reset, "--reset", ["current", "zero"]);
@@ -79,6 +89,7 @@ export const calibrateCommand: Command = {
         maxLoss,
         ...(delta !== undefined && { delta }),
         ...(loss && { loss }),
+        ...(groupLoss && { groupLoss }),
       });
       if (result.warning !== undefined) io.stderr(`beem calibrate: warning: ${result.warning}\n`);
       policy = result.policy;
@@ -94,7 +105,7 @@ export const calibrateCommand: Command = {
     const how =
       r === undefined
         ? `${rule} at lambda ${lambda}`
-        : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ${r.empiricalLoss.toFixed(4)} on ${r.calibrationSamples} test lines, p-value ${r.pValue.toPrecision(3)},`;
+        : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ${r.empiricalLoss.toFixed(4)} on ${r.groups === undefined ? `${r.calibrationSamples} test lines` : `${r.calibrationSamples} test groups (${r.groups.calibrationLines} lines, ${r.groups.loss} loss per group)`}, p-value ${r.pValue.toPrecision(3)},`;
     io.stderr(
       (c === undefined
         ? `${how} full depth`

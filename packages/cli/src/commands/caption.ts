@@ -46,6 +46,11 @@ function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L:
   );
 }
 
+/** An argument as a POSIX shell reads it back. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
 export const captionCommand: Command = {
   name: "caption",
   summary: "caption images with per-token early exit",
@@ -89,9 +94,20 @@ export const captionCommand: Command = {
     const captioner = await Captioner.load(values.model ?? defaultCaptionModel());
     const policy = await captioner.policyFor(options);
     const model = captioner.model.manifest.id;
-    const progress = createProgress("caption", {
-      enabled: results !== undefined && process.stderr.isTTY === true,
+    const progress = createProgress("beem caption", {
+      enabled: results !== undefined,
+      lines: true,
     });
+    // Ctrl-C or SIGTERM on a folder run: finish the group in hand, then say how far it got and
+    // how to carry on; a second signal stops at once (the file stays resumable).
+    let interrupted: string | undefined;
+    const onSignal = (signal: string) => () => {
+      if (interrupted !== undefined) process.exit(signal === "SIGINT" ? 130 : 143);
+      interrupted = signal;
+    };
+    const signals = results === undefined ? [] : (["SIGINT", "SIGTERM"] as const);
+    const handlers = signals.map((signal) => [signal, onSignal(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
     let done = 0;
     const failed: string[] = [];
     const report = (image: string, error: BeemError) => {
@@ -120,7 +136,7 @@ export const captionCommand: Command = {
       );
     let upcoming: Promise<Prepared[]> | undefined;
     try {
-      for (let start = 0; start < images.length; start += batch) {
+      for (let start = 0; start < images.length && interrupted === undefined; start += batch) {
         const group = images.slice(start, start + batch);
         if (values.stream === true) {
           const image = group[0]!;
@@ -158,13 +174,27 @@ export const captionCommand: Command = {
         progress.update(done, images.length);
       }
     } finally {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
       progress.finish();
       results?.close();
       await captioner.dispose();
     }
+    if (interrupted !== undefined) {
+      const again = argv.includes("--resume") ? argv : [...argv, "--resume"];
+      throw new BeemError(
+        "INTERRUPTED",
+        `stopped by ${interrupted} after ${done} of ${images.length} images` +
+          (images.length < all.length
+            ? ` (${all.length - images.length} were already there)`
+            : "") +
+          `; ${values.out} holds every finished one. To continue:\n  pnpm beem caption ${again.map(shellQuote).join(" ")}`,
+      );
+    }
     if (results !== undefined)
       io.stderr(
-        `beem caption: ${images.length} images captioned into ${values.out}` +
+        `beem caption: ${images.length - failed.length} images captioned` +
+          (failed.length > 0 ? `, ${failed.length} failed` : "") +
+          ` into ${values.out}` +
           (images.length < all.length ? ` (${all.length - images.length} already there)` : "") +
           "\n",
       );

@@ -44,7 +44,10 @@ export const evaluateCommand: Command = {
       loss: policy.riskControl.loss,
       maxLoss: policy.riskControl.epsilon,
       delta: policy.riskControl.delta,
-      realisedLoss: meanLoss(policy, table, policy.riskControl.loss),
+      // Per group (as the guarantee counts) when the log's lines carry groups.
+      realisedLoss: meanLoss(policy, table, policy.riskControl.loss, {
+        groupLoss: policy.riskControl.groups?.loss ?? "mean",
+      }),
     };
     if (values.json === true) {
       io.stdout(

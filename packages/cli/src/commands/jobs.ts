@@ -18,6 +18,7 @@ import {
 } from "../jobs-queue.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import { errorRecord, resultRecord } from "../results-file.js";
+import { watchRedis } from "../redis-watch.js";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 
@@ -28,9 +29,14 @@ const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME
       worker sees (--root, default the list's folder; workers resolve them with their --root);
       a listed path leading outside the root is refused and nothing is queued
   beem jobs work --redis URL --queue NAME [--concurrency 8] [--threads 1] [--root DIR] [policy options] [--model DIR]
+                 [--max-disconnect-seconds S] [--heartbeat FILE]
       caption queued images until stopped (SIGTERM: the jobs in hand finish, no new one is
       taken); the jobs a worker holds are captioned as one batch; --threads: cores one worker
       uses (image decoding and the encoder; default 1: run one worker per core)
+      A lost Redis connection is retried without end (backoff up to 5 s; one line when lost,
+      one when back); --max-disconnect-seconds S: exit 1 instead once it has been lost S s.
+      --heartbeat FILE: rewritten every 2 s while connected to Redis (a supervisor restarts
+      the worker when its modification time grows old)
   beem jobs status --redis URL --queue NAME [--json]
       waiting, active, done, failed, and images per second over the last minute
   beem jobs results --redis URL --queue NAME --out FILE.jsonl
@@ -171,8 +177,18 @@ async function work(
   );
   const lockMs = integerOption(values["lock-ms"] as string | undefined, "--lock-ms", 30_000, 1000);
   const root = resolve((values.root as string | undefined) ?? ".");
+  const maxDisconnect =
+    values["max-disconnect-seconds"] === undefined
+      ? undefined
+      : integerOption(
+          values["max-disconnect-seconds"] as string,
+          "--max-disconnect-seconds",
+          0,
+          1,
+          86_400,
+        );
   const choice = await policyChoice(values as Parameters<typeof policyChoice>[0]);
-  const redis = await connect(url);
+  const redis = await connect(url, { keepRetrying: true });
   // One core per worker: the encoder on one thread and sharp on one (per-layer graphs already
   // run on one), so that N workers on an N-core machine do not fight over cores.
   const threads = integerOption(values.threads as string | undefined, "--threads", 1, 1, 64);
@@ -225,16 +241,42 @@ async function work(
       `beem jobs: ${job.data.image}: failed${final ? "" : `, will retry (attempt ${job.attemptsMade} of ${job.opts.attempts})`}: ${error.message}\n`,
     );
   });
-  worker.on("error", (error) => io.stderr(`beem jobs: worker error: ${error.message}\n`));
-  io.stderr(`beem jobs: working on ${queueName} (concurrency ${concurrency})\n`);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      io.stderr("beem jobs: stopping after the jobs in hand\n");
-      void worker.close().then(done);
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+  // Connection errors are reported once per state change by the watch, not per retry.
+  const connectionError = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|Connection is closed/;
+  worker.on("error", (error) => {
+    if (!connectionError.test(error.message))
+      io.stderr(`beem jobs: worker error: ${error.message}\n`);
   });
+  const watch = watchRedis(redis, {
+    log: (line) => io.stderr(`beem jobs: ${line}\n`),
+    ...(maxDisconnect !== undefined && { maxDisconnectSeconds: maxDisconnect }),
+    ...(typeof values.heartbeat === "string" && { heartbeat: values.heartbeat }),
+  });
+  io.stderr(`beem jobs: working on ${queueName} (concurrency ${concurrency})\n`);
+  try {
+    await Promise.race([
+      watch.lost,
+      new Promise<void>((done) => {
+        const stop = () => {
+          io.stderr("beem jobs: stopping after the jobs in hand\n");
+          void worker.close().then(done);
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      }),
+    ]);
+  } catch (error) {
+    // Redis gone too long: the jobs in hand go back to the queue when their locks expire.
+    await Promise.race([
+      worker.close(true).catch(() => undefined),
+      new Promise((r) => setTimeout(r, 2000).unref()),
+    ]);
+    redis.disconnect();
+    await captioner.dispose();
+    throw error;
+  } finally {
+    watch.stop();
+  }
   await captioner.dispose();
   redis.disconnect();
 }
@@ -331,6 +373,8 @@ export const jobsCommand: Command = {
         root: { type: "string" },
         concurrency: { type: "string" },
         "lock-ms": { type: "string" },
+        "max-disconnect-seconds": { type: "string" },
+        heartbeat: { type: "string" },
         threads: { type: "string" },
         model: { type: "string" },
         out: { type: "string" },
