@@ -50,6 +50,9 @@ describe.runIf(hasRedis && existsSync(MODEL))(
           String(concurrency),
           "--lock-ms",
           "2000",
+          // The scene captioner: the test's images are synthetic scenes.
+          "--model",
+          resolve(MODEL, ".."),
         ],
         { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
       );
