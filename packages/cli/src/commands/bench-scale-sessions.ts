@@ -17,8 +17,6 @@ import { REPO_ROOT } from "../models.js";
 import { python } from "../python.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
 
-export { python } from "../python.js";
-
 /** Runs a training-folder tool; a failure is a UsageError quoting the tool's last words. */
 export function runTool(what: string, args: readonly string[], log: (m: string) => void): string {
   log(`${what}...`);

@@ -6,7 +6,8 @@ import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { REPO_ROOT } from "../models.js";
 import { benchCaption } from "./bench-scale-caption.js";
-import { python, runTool } from "./bench-scale-sessions.js";
+import { python } from "../python.js";
+import { runTool } from "./bench-scale-sessions.js";
 import { benchText } from "./bench-scale-text.js";
 
 /** Shapes of random Hugging Face checkpoints (make_tiny.py's flags) the benchmark builds. */
