@@ -9,10 +9,11 @@
    --patience epochs without improvement.
 
 Checkpoints to RUN/checkpoint.pt every few minutes and after every epoch, and resumes from it;
-the language model goes to RUN/pretrained.pt (--pretrained starts another run from it), the
-best epoch's weights to RUN/best.pt. Uses a CUDA GPU when one is present.
+the language model goes to RUN/pretrained.pt, the best epoch's weights to RUN/best.pt; --pretrained
+starts another run from either (from best.pt: a fine-tune, e.g. with a lower --lr and a stronger
+--distill). Uses a CUDA GPU when one is present.
 Usage: /usr/bin/python3 train_photo.py --data DIR --run RUN [--epochs 30] [--pretrain-epochs 3]
-    [--hidden 256] [--layers 6] [--heads 4] [--ffn 1024] [--dropout 0.1] ...
+    [--hidden 320] [--layers 6] [--heads 5] [--ffn 1024] [--dropout 0.1] [--pretrained PT] ...
 """
 import argparse
 import json
@@ -144,7 +145,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5)
     p.add_argument("--max-steps", type=int, default=0, help="stop each phase after this many steps (tests)")
-    p.add_argument("--pretrained", help="start from this language model (RUN/pretrained.pt of another run)")
+    p.add_argument("--pretrained", help="start from these weights: a language model (RUN/pretrained.pt of another run), "
+                   "or a trained captioner (RUN/best.pt) to fine-tune")
     p.add_argument("--warmup", type=int, default=50, help="warm-up steps of each phase's learning rate")
     args = p.parse_args()
     for name in ("epochs", "hidden", "layers", "heads", "ffn", "max_length", "pretrain_batch", "photos_per_batch"):
@@ -188,9 +190,9 @@ def main():
         if lm["config"] != cfg.to_dict():
             sys.exit(f"{args.pretrained}: config {lm['config']} does not match {cfg.to_dict()}")
         model.load_state_dict(lm["model"])
-        state["history"] = list(lm["history"])
+        state["history"] = list(lm.get("history", []))
         state["phase"] = "pretrained"
-        print(f"starting from the language model in {args.pretrained}", flush=True)
+        print(f"starting from the weights in {args.pretrained}", flush=True)
     if os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path, map_location=device)
         if ckpt["config"] != cfg.to_dict():
