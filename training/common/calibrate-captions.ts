@@ -3,8 +3,9 @@
 // policy (BEEM-A) on that log. The images: --images FILE (one path per line; the converters'
 // held-back images), or else --scenes N synthetic scenes of seed 3 (the demo model's calibration
 // scenes, never trained or reported on). Each log line carries its image as "group", so that
-// risk control (beem calibrate --max-loss) counts images, not tokens, as samples.
-// Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01]
+// risk control (beem calibrate --max-loss) counts images, not tokens, as samples. --keep-costs
+// keeps the costs already in the manifest (measured on a quiet machine) instead of measuring again.
+// Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01] [--keep-costs]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,12 +32,13 @@ const { positionals, values } = parseArgs({
     scenes: { type: "string", default: "300" },
     images: { type: "string" },
     lambda: { type: "string", default: "0.01" },
+    "keep-costs": { type: "boolean", default: false },
   },
 });
 const dir = positionals[0];
 if (dir === undefined)
   throw new Error(
-    "Usage: calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes N] [--lambda X]",
+    "Usage: calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes N] [--lambda X] [--keep-costs]",
   );
 const images: (Buffer | string)[] =
   values.images === undefined
@@ -47,48 +49,59 @@ const images: (Buffer | string)[] =
 const source =
   values.images === undefined ? `${images.length} calibration scenes` : `${images.length} images`;
 
-// Costs: full-depth greedy steps on 30 images, each layer's step timed; the fixed part is the
-// image work (decode, encoder) and the token embedding, per generated token.
-const model = await CaptionModel.load(dir);
-const L = model.numExits;
-const layerMs = new Array<number>(L).fill(0);
-let fixedMs = 0;
-let steps = 0;
-for (const image of images.slice(0, 30)) {
-  let t = performance.now();
-  const memory = await model.encode([await imageToPixels(image, model.manifest.image)]);
-  fixedMs += performance.now() - t;
-  const cache = SequenceCache.start(model, new ImageMemory(memory, L));
-  let token = model.manifest.tokens.bos;
-  for (let position = 0; position < model.manifest.maxLength - 1; position++) {
-    t = performance.now();
-    let hidden = await model.embed([token], position);
-    fixedMs += performance.now() - t;
-    for (let layer = 0; layer < L; layer++) {
-      t = performance.now();
-      const [out] = await stepLayer(model, layer, [cache], { hidden: [hidden] });
-      layerMs[layer]! += performance.now() - t;
-      hidden = out!.hidden;
-      token = out!.summary.prediction;
-    }
-    steps++;
-    if (token === model.manifest.tokens.eos) break;
-  }
-}
-await model.dispose();
-const round = (x: number) => Number(x.toFixed(4));
 const manifestPath = join(dir, "manifest.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-manifest.costs = {
-  unit: "ms",
-  measuredWith: `onnxruntime-node, 1 intra-op thread, batch 1, mean per generated token over ${steps} tokens of ${Math.min(30, images.length)} of the ${source} (cross-attention keys/values included in each layer's first step)`,
-  fixed: round(fixedMs / steps),
-  exits: layerMs.map((ms) => round(ms / steps)),
-};
-writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+if (values["keep-costs"]) {
+  if (manifest.costs === undefined)
+    throw new Error(`${manifestPath} has no costs to keep: run without --keep-costs`);
+} else {
+  manifest.costs = await measureCosts();
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+}
 console.log(
   `costs per token (ms): fixed ${manifest.costs.fixed}, layers ${manifest.costs.exits.join(", ")}`,
 );
+
+/**
+ * Full-depth greedy steps on 30 images, each layer's step timed; the fixed part is the image
+ * work (decode, encoder) and the token embedding, per generated token.
+ */
+async function measureCosts() {
+  const model = await CaptionModel.load(dir);
+  const L = model.numExits;
+  const layerMs = new Array<number>(L).fill(0);
+  let fixedMs = 0;
+  let steps = 0;
+  for (const image of images.slice(0, 30)) {
+    let t = performance.now();
+    const memory = await model.encode([await imageToPixels(image, model.manifest.image)]);
+    fixedMs += performance.now() - t;
+    const cache = SequenceCache.start(model, new ImageMemory(memory, L));
+    let token = model.manifest.tokens.bos;
+    for (let position = 0; position < model.manifest.maxLength - 1; position++) {
+      t = performance.now();
+      let hidden = await model.embed([token], position);
+      fixedMs += performance.now() - t;
+      for (let layer = 0; layer < L; layer++) {
+        t = performance.now();
+        const [out] = await stepLayer(model, layer, [cache], { hidden: [hidden] });
+        layerMs[layer]! += performance.now() - t;
+        hidden = out!.hidden;
+        token = out!.summary.prediction;
+      }
+      steps++;
+      if (token === model.manifest.tokens.eos) break;
+    }
+  }
+  await model.dispose();
+  const round = (x: number) => Number(x.toFixed(4));
+  return {
+    unit: "ms",
+    measuredWith: `onnxruntime-node, 1 intra-op thread, batch 1, mean per generated token over ${steps} tokens of ${Math.min(30, images.length)} of the ${source} (cross-attention keys/values included in each layer's first step)`,
+    fixed: round(fixedMs / steps),
+    exits: layerMs.map((ms) => round(ms / steps)),
+  };
+}
 
 const captioner = await Captioner.load(dir);
 const samples = await captioner.exitLog(images);
