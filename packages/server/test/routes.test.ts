@@ -289,6 +289,13 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
       "caption-beem",
       "sst2-beem",
     ]);
+    // The default policy's rule is one a request may name.
+    for (const m of models.body.models as {
+      defaultPolicy: { rule: string };
+      rules: string[];
+      ruleAliases: Record<string, string>;
+    }[])
+      expect(m.rules).toContain(m.ruleAliases[m.defaultPolicy.rule] ?? m.defaultPolicy.rule);
     expect((await request(app).get("/healthz")).body).toEqual({ status: "alive" });
     expect((await request(app).get("/readyz")).body).toEqual({ status: "ready" });
     const metrics = await request(app).get("/metrics");
