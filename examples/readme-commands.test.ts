@@ -58,7 +58,10 @@ const NOT_RUN: { command: RegExp; why: string; readmeSays: RegExp }[] = [
   },
 ];
 
-const modelsPresent = existsSync(resolve(ROOT, "models/caption-beem/manifest.json"));
+const modelsPresent = ["caption-beem", "photo-caption", "sst2-beem"].every((m) =>
+  existsSync(resolve(ROOT, "models", m, "manifest.json")),
+);
+if (!modelsPresent) console.warn("SKIPPED running the README's commands: no bundled models");
 
 function run(command: string, cwd: string): Promise<{ code: number; out: string }> {
   // `pnpm beem ARGS` is the beem bin; other pnpm commands go through pnpm itself.
