@@ -69,7 +69,12 @@ export interface CaptionResult {
    * caption ended with one (not when it was cut at `maxTokens`).
    */
   readonly exitLayers: readonly number[];
-  /** Mean of `exitLayers` (`meanExitLayer` in the core). */
+  /**
+   * The end token's exit layer when the caption ended with one (it costs layers like any token,
+   * so it counts in `meanExitLayer`); null when the caption was cut at `maxTokens`.
+   */
+  readonly endExitLayer: number | null;
+  /** Mean of `exitLayers`, end token included (`meanExitLayer` in the core). */
   readonly meanExitLayer: number;
   /** Layers whose cross-attention keys/values were computed for this image. */
   readonly crossLayers: number;
@@ -257,6 +262,7 @@ export class Captioner {
       text: this.decodeText(shown.map((t) => t.id)),
       tokens: shown,
       exitLayers,
+      endExitLayer: sequence.at(-1)?.end === true ? sequence.at(-1)!.exitLayer : null,
       meanExitLayer: meanExitLayer(exitLayers),
       crossLayers,
       timings: times,

@@ -87,6 +87,17 @@ describe.runIf(bundlePresent)("Captioner on the bundled model", () => {
     expect(r.crossLayers).toBeLessThanOrEqual(captioner.numExits);
   });
 
+  it("gives the end token's layer apart, counted in the mean; none when cut at maxTokens", async () => {
+    const r = await captioner.caption(images[0]!);
+    expect(r.exitLayers).toEqual([...r.tokens.map((t) => t.exitLayer), r.endExitLayer]);
+    const all = r.exitLayers;
+    expect(r.meanExitLayer).toBeCloseTo(all.reduce((a, b) => a + b, 0) / all.length, 12);
+    const cut = await captioner.caption(images[0]!, { maxTokens: 2 });
+    expect(cut.tokens).toHaveLength(2);
+    expect(cut.endExitLayer).toBeNull();
+    expect(cut.exitLayers).toEqual(cut.tokens.map((t) => t.exitLayer));
+  });
+
   it("streams the same tokens the caption holds", async () => {
     const streamed = [];
     for await (const t of captioner.stream(images[1]!)) streamed.push(t.id);

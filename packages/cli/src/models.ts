@@ -1,6 +1,6 @@
 // Where the bundled models are, and the options that choose a policy.
 import { resolve } from "node:path";
-import { CALIBRATION_RULES, type PolicyChoice } from "@beem-ts/core";
+import { CALIBRATION_RULES, unalias, type PolicyChoice } from "@beem-ts/core";
 import { numberOption, oneOf, openUnitOption } from "./args.js";
 import { readPolicy } from "./files.js";
 import { UsageError } from "./cli-error.js";
@@ -35,7 +35,8 @@ export const POLICY_OPTIONS = {
   delta: { type: "string" },
 } as const;
 
-export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (calibrated on the bundle's calibration log)
+export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (calibrated on the bundle's calibration log;
+                  beem = beem-a)
   --lambda X      cost parameter for --rule (default 0; alone: BEEM-A at X)
   --max-loss E    instead of --lambda: the fastest --rule policy (default BEEM-A) whose
                   disagreement with full depth is at most E with probability 1 - delta
@@ -67,7 +68,9 @@ export async function policyChoice(values: {
   if (values.full === true) return { full: true };
   if (values.policy !== undefined) return { policy: await readPolicy(values.policy) };
   return {
-    ...(values.rule !== undefined && { rule: oneOf(values.rule, "--rule", CALIBRATION_RULES) }),
+    ...(values.rule !== undefined && {
+      rule: oneOf(unalias(values.rule), "--rule", CALIBRATION_RULES),
+    }),
     ...(values.lambda !== undefined && { lambda: numberOption(values.lambda, "--lambda", 0, 0) }),
     ...(values["max-loss"] !== undefined && {
       maxLoss: openUnitOption(values["max-loss"], "--max-loss")!,

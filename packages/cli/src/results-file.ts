@@ -30,7 +30,9 @@ export function resultRecord(
       exitLayer: t.exitLayer,
       confidence: t.confidence,
     })),
-    exitLayers: r.exitLayers,
+    // One layer per token, as the tokens; the end token's apart (both count in meanExitLayer).
+    exitLayers: r.tokens.map((t) => t.exitLayer),
+    endExitLayer: r.endExitLayer,
     meanExitLayer: r.meanExitLayer,
     timings: r.timings,
     model,

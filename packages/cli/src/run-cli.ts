@@ -1,6 +1,6 @@
 // Dispatches `beem <command> ...` and turns errors into messages and exit statuses.
 import { BeemError } from "@beem-ts/core";
-import { UsageError } from "./cli-error.js";
+import { PrerequisiteError, UsageError } from "./cli-error.js";
 import type { Command, CommandIo } from "./command.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { evaluateCommand } from "./commands/evaluate.js";
@@ -70,6 +70,10 @@ export async function runCli(
     if (error instanceof UsageError) {
       io.stderr(`beem ${name}: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof PrerequisiteError) {
+      io.stderr(`beem ${name}: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof BeemError) {
       io.stderr(`beem ${name}: error [${error.code}]: ${error.message}\n`);

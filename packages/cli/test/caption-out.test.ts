@@ -13,6 +13,8 @@ interface Line {
   image: string;
   text?: string;
   exitLayers?: number[];
+  endExitLayer?: number | null;
+  tokens?: { exitLayer: number }[];
   meanExitLayer?: number;
   error?: { code: string; message: string };
   policy?: { rule: string };
@@ -69,10 +71,10 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
     expect(broken.error?.code).toBe("UNSUPPORTED_IMAGE");
     for (const l of lines.filter((l) => l.error === undefined)) {
       expect(l.text).toBe(expected.get(l.image));
-      expect(l.meanExitLayer).toBeCloseTo(
-        l.exitLayers!.reduce((a, b) => a + b, 0) / l.exitLayers!.length,
-        12,
-      );
+      // One layer per token; the end token's apart, and counted in the mean.
+      expect(l.exitLayers).toHaveLength(l.tokens!.length);
+      const all = [...l.exitLayers!, ...(l.endExitLayer == null ? [] : [l.endExitLayer])];
+      expect(l.meanExitLayer).toBeCloseTo(all.reduce((a, b) => a + b, 0) / all.length, 12);
       expect(l).toMatchObject({ model: "caption-beem", policy: { rule: "beem" } });
     }
     const again = await beem(["caption", images, "--out", out], dir);

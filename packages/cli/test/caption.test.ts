@@ -24,10 +24,26 @@ describe.runIf(present)("beem caption with the bundled model", () => {
     expect(lines[0].text).toBe(lines[1].text);
     expect(lines[0].text).toMatch(/kite/);
     for (const t of lines[0].tokens) expect(t.exitLayer).toBeGreaterThanOrEqual(1);
-    const table = await beem(["caption", SCENE], dir);
-    expect(table.stdout).toMatch(
-      /scene\.png: .+\ntoken .*\n[- ]+\nexit +(\d\/6 +)+\d\/6\nmean exit layer \d\.\d\d of 6, [\d.]+ ms\n/,
-    );
+    // One exit layer per token, the end token's apart; the mean counts both.
+    for (const line of lines) {
+      expect(line.exitLayers).toEqual(line.tokens.map((t: { exitLayer: number }) => t.exitLayer));
+      expect(line.endExitLayer).toBeGreaterThanOrEqual(1);
+      const all = [...line.exitLayers, line.endExitLayer] as number[];
+      expect(line.meanExitLayer).toBeCloseTo(all.reduce((a, b) => a + b, 0) / all.length, 12);
+    }
+    const table = await beem(["caption", SCENE, "--lambda", "0.05"], dir);
+    const m =
+      /scene\.png: .+\ntoken (.*)\n[- ]+\nexit +(.*)\nmean exit layer (\d\.\d\d) of 6 \(end token included\), [\d.]+ ms\n/.exec(
+        table.stdout,
+      );
+    expect(m, table.stdout).not.toBeNull();
+    expect(m![1]!.trim().endsWith("(end)")).toBe(true);
+    const shown = m![2]!
+      .trim()
+      .split(/ +/)
+      .map((x) => Number(x.split("/")[0]));
+    expect(shown).toHaveLength(m![1]!.trim().split(/ +/).length);
+    expect(Number(m![3])).toBeCloseTo(shown.reduce((a, b) => a + b, 0) / shown.length, 2);
   });
 
   it.runIf(existsSync(PHOTO_MODEL))(
@@ -45,7 +61,7 @@ describe.runIf(present)("beem caption with the bundled model", () => {
   it("streams tokens with their exit layers", async () => {
     const r = await beem(["caption", SCENE, "--stream", "--full"], dir);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/scene\.png:( \S+\[6\])+\n/);
+    expect(r.stdout).toMatch(/scene\.png:( \S+\[6\])+ \(end\)\[6\]  mean exit layer 6\.00\n/);
   });
 
   it("reports an unreadable image by name, captions the others, and exits with status 1", async () => {

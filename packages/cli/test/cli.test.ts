@@ -155,6 +155,27 @@ describe("bad input: a clear message, a non-zero status, nothing half-written", 
     expect(readFileSync(join(dir, "keep.json"), "utf8")).toBe("precious");
   });
 
+  it("takes --rule beem, the name its policies report, as beem-a", async () => {
+    const fit = async (rule: string) => {
+      const out = `policy-${rule}.json`;
+      const r = await beem(
+        ["calibrate", "--exits", "cal.jsonl", "--rule", rule, "--lambda", "0.02", "--out", out],
+        dir,
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(dir, out), "utf8")) as { rule: string };
+    };
+    const alias = await fit("beem");
+    expect(alias.rule).toBe("beem");
+    expect(alias).toEqual(await fit("beem-a"));
+    const unknown = await beem(
+      ["calibrate", "--exits", "cal.jsonl", "--rule", "beam", "--out", "x.json"],
+      dir,
+    );
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--rule.*beem-a.*"beam"/);
+  });
+
   it("calibrates with a risk guarantee, and evaluate reports the realised loss", async () => {
     const c = await beem(
       [

@@ -19,6 +19,8 @@ export {
   createScorer,
   POLICY_RULES,
   CALIBRATION_RULES,
+  RULE_ALIASES,
+  unalias,
   type PolicyRule,
   type CalibrationRule,
   type Reset,

@@ -3,7 +3,7 @@
 import { BeemError } from "./errors.js";
 import { checkFiniteNumber, checkOneOf, checkOpenUnit } from "./check.js";
 import { checkPolicyExits, fullDepthPolicy, type Policy } from "./policy.js";
-import { CALIBRATION_RULES, type CalibrationRule } from "./rules.js";
+import { CALIBRATION_RULES, unalias, type CalibrationRule } from "./rules.js";
 
 export interface PolicyChoice {
   /** Decide with this policy. */
@@ -55,7 +55,7 @@ export async function choosePolicy(choice: PolicyChoice, context: PolicyContext)
     throw new BeemError("INVALID_ARGUMENT", '"delta" goes with "maxLoss"');
   let policy: Policy;
   if (fitting) {
-    const rule = checkOneOf("rule", choice.rule ?? "beem-a", CALIBRATION_RULES);
+    const rule = checkOneOf("rule", unalias(choice.rule ?? "beem-a"), CALIBRATION_RULES);
     if (risk) {
       if (context.fitRisk === undefined)
         throw new BeemError("INVALID_ARGUMENT", "This runtime cannot fit policies with maxLoss");

@@ -18,6 +18,17 @@ export const CALIBRATION_RULES = [
 ] as const;
 export type CalibrationRule = (typeof CALIBRATION_RULES)[number];
 
+/**
+ * Other names accepted for a calibration rule: `beem`, the rule a BEEM policy file (and every
+ * report of one) names, is BEEM-A, the default.
+ */
+export const RULE_ALIASES: Readonly<Record<string, CalibrationRule>> = { beem: "beem-a" };
+
+/** A rule name as given, or the rule it is an alias of. */
+export function unalias(name: string): string {
+  return Object.hasOwn(RULE_ALIASES, name) ? RULE_ALIASES[name]! : name;
+}
+
 /** On disagreement BEEM restarts the chain at the disagreeing expert ("current") or at 0 ("zero"). */
 export type Reset = "current" | "zero";
 

@@ -10,16 +10,41 @@ const SAMPLES = [
   ["samples/bird.jpg", "a small bird on a branch"],
   ["samples/grace_hopper.jpg", "a portrait of a person in uniform"],
 ];
-// Viridis, a palette made to stay distinguishable for colour-blind readers and in grey.
-const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"];
+// Okabe-Ito's qualitative palette (made to stay distinct for colour-blind readers), ordered so
+// that neighbouring layers differ in hue and lightness; deeper models reuse it, the layer number
+// beside each word telling them apart.
+const LAYER_COLOURS = [
+  "#0072b2",
+  "#e69f00",
+  "#009e73",
+  "#cc79a7",
+  "#f0e442",
+  "#d55e00",
+  "#56b4e9",
+  "#000000",
+];
+// What each rule does and when to use it (the rule select shows the chosen one's).
+const RULE_HELP = {
+  "beem-a":
+    "BEEM-A: while neighbouring exits agree, their confidences, weighted by each exit's accuracy, add up; a word stops when the sum passes that layer's fitted threshold. The default: the most speed for the quality kept.",
+  "beem-c":
+    "BEEM-C: BEEM-A with each exit weighted by its cost instead of its accuracy. Try it when early layers cost much less than late ones.",
+  maxprob:
+    "Max probability: a word stops at the first exit whose top probability passes its threshold. A simple baseline: one exit's confidence, no agreement between exits.",
+  entropy:
+    "Entropy: a word stops at the first exit whose prediction's entropy drops below its threshold (as in DeeBERT). A baseline that reads the whole distribution, not just its top.",
+  patience:
+    "Patience: a word stops once its prediction has stayed the same for several exits in a row (as in PABEE). A baseline that ignores confidence; it always runs a few layers.",
+};
+// What went wrong, for a person; the API's own message is kept under "Details".
 const MEANING = {
-  400: "The request could not be read",
-  401: "This server needs an API key",
-  413: "Too large for this server",
-  415: "Not an image this server can read",
-  422: "The server refused the request",
-  429: "The server is busy; try again in a moment",
-  503: "The server is not ready yet",
+  400: "The server could not read what the page sent. Try again, or another image.",
+  401: "This server needs an API key: enter it above.",
+  413: "That image is too large for this server. Try a smaller photo.",
+  415: "That file is not an image this page can caption. Choose a photo (JPEG, PNG, WebP or GIF).",
+  422: "The server refused these settings.",
+  429: "The server is busy. Try again in a moment.",
+  503: "The server is not ready yet (its models are still loading). Try again in a moment.",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -32,18 +57,27 @@ const state = {
   touched: false,
 };
 
-/** Colour of exit layer `layer` (1-based) of `n`, and a text colour readable on it. */
-function layerColour(layer, n) {
-  const t = n <= 1 ? 1 : (layer - 1) / (n - 1);
-  const i = Math.round(t * (VIRIDIS.length - 1));
-  return { background: VIRIDIS[i], color: i >= 3 ? "#111" : "#fff" };
+/** WCAG relative luminance of a #rrggbb colour. */
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** Colour of exit layer `layer` (1-based), and the text colour (black or white) most legible on it. */
+function layerColour(layer) {
+  const background = LAYER_COLOURS[(layer - 1) % LAYER_COLOURS.length];
+  const l = luminance(background);
+  return { background, color: (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff" };
 }
 
 function headers(extra = {}) {
   return state.apiKey ? { ...extra, Authorization: `Bearer ${state.apiKey}` } : extra;
 }
 
-/** An Error carrying the API's message, readable. */
+/** An Error saying what went wrong for a person, with the API's message as `details`. */
 async function apiError(res) {
   let body;
   try {
@@ -52,19 +86,33 @@ async function apiError(res) {
     body = undefined;
   }
   if (res.status === 401) $("auth").hidden = false;
-  const message = body?.error?.message ?? res.statusText;
-  const meaning = MEANING[res.status] ?? `Error ${res.status}`;
-  return new Error(`${meaning}: ${message}`);
+  const error = new Error(
+    MEANING[res.status] ?? `The server answered with an error (${res.status}).`,
+  );
+  error.details = body?.error?.message ?? res.statusText;
+  return error;
 }
 
 function showError(error) {
   const box = $("error");
   if (error === undefined) {
     box.hidden = true;
-    box.textContent = "";
+    box.replaceChildren();
     return;
   }
-  box.textContent = error instanceof Error ? error.message : String(error);
+  const message = document.createElement("span");
+  message.className = "message";
+  message.textContent = error instanceof Error ? error.message : String(error);
+  box.replaceChildren(message);
+  if (error?.details !== undefined) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "Details";
+    const text = document.createElement("code");
+    text.textContent = error.details;
+    details.append(summary, text);
+    box.append(details);
+  }
   box.hidden = false;
 }
 
@@ -78,8 +126,8 @@ function policyParams() {
 
 function wordElement(token) {
   const el = document.createElement("span");
-  const { background, color } = layerColour(token.exitLayer, state.numExits);
-  el.className = "word";
+  const { background, color } = layerColour(token.exitLayer);
+  el.className = token.end === true ? "word end" : "word";
   el.dataset.layer = String(token.exitLayer);
   el.style.background = background;
   el.style.color = color;
@@ -92,12 +140,38 @@ function wordElement(token) {
   return el;
 }
 
-function stats(meanExitLayer, ms) {
-  return `mean exit layer ${meanExitLayer.toFixed(2)} of ${state.numExits} · ${ms.toFixed(1)} ms on the server`;
+/** The end token as a chip: it costs layers like a word, and counts in the mean exit layer. */
+function endElement(exitLayer) {
+  const el = wordElement({ text: "end", exitLayer, end: true });
+  el.title = "The end token: it costs layers too, and counts in the mean exit layer";
+  el.setAttribute("aria-label", `end of caption, layer ${exitLayer}`);
+  return el;
 }
 
-/** Streams the early-exit caption: words appear as they are decided. */
-async function streamCaption(blob, params, run) {
+function stats(done) {
+  return `mean exit layer ${done.meanExitLayer.toFixed(2)} of ${state.numExits} · ${done.timings.totalMs.toFixed(1)} ms on the server`;
+}
+
+/**
+ * The two times side by side: both are the `done` event's `timings.totalMs` (image decoding,
+ * encoder and decoding loop) of the same kind of request, run one after the other.
+ */
+function speedUp(early, full) {
+  const measured = full.timings.totalMs / early.timings.totalMs;
+  const counted = state.numExits / early.meanExitLayer;
+  const el = $("speedup");
+  el.dataset.measured = String(measured);
+  el.dataset.counted = String(counted);
+  el.textContent =
+    `Speed-up: ${measured.toFixed(2)}x measured (full depth ${full.timings.totalMs.toFixed(1)} ms ÷ early exit ${early.timings.totalMs.toFixed(1)} ms, ` +
+    `each decoding the image, then running the encoder and the words), ${counted.toFixed(2)}x counted (${state.numExits} layers ÷ mean exit layer ${early.meanExitLayer.toFixed(2)}).`;
+}
+
+/**
+ * Streams a caption into the box `id`: words appear as they are decided, then the end token.
+ * Early exit and full depth both come this way, so that their times are measured alike.
+ */
+async function streamCaption(blob, params, run, id) {
   const res = await fetch(`/v1/caption?${params}`, {
     method: "POST",
     headers: headers({
@@ -107,7 +181,7 @@ async function streamCaption(blob, params, run) {
     body: blob,
   });
   if (!res.ok) throw await apiError(res);
-  const caption = $("early-caption");
+  const caption = $(id);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let done;
@@ -123,21 +197,16 @@ async function streamCaption(blob, params, run) {
       const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
       if (run !== state.run) continue; // a newer request replaced this one
       if (event === "token") caption.append(wordElement(data));
-      else if (event === "done") done = data;
-      else if (event === "error") throw new Error(data?.error?.message ?? "The caption failed");
+      else if (event === "done") {
+        done = data;
+        if (data.endExitLayer !== null) caption.append(endElement(data.endExitLayer));
+      } else if (event === "error")
+        throw Object.assign(new Error("The caption failed part-way. Try again."), {
+          details: data?.error?.message,
+        });
     }
   }
   return done;
-}
-
-async function fullCaption(blob) {
-  const res = await fetch("/v1/caption?full=true", {
-    method: "POST",
-    headers: headers({ "Content-Type": blob.type || "application/octet-stream" }),
-    body: blob,
-  });
-  if (!res.ok) throw await apiError(res);
-  return res.json();
 }
 
 /** Captions the current image at the chosen setting and at full depth, one after the other. */
@@ -145,18 +214,23 @@ async function caption() {
   if (state.image === undefined) return;
   const run = ++state.run;
   showError(undefined);
-  for (const id of ["early-caption", "full-caption", "early-stats", "full-stats"])
+  for (const id of ["early-caption", "full-caption", "early-stats", "full-stats", "speedup"])
     $(id).replaceChildren();
   $("early-stats").textContent = "captioning…";
   try {
-    const done = await streamCaption(state.image, policyParams(), run);
-    if (run !== state.run) return;
-    if (done) $("early-stats").textContent = stats(done.meanExitLayer, done.totalMs);
+    const early = await streamCaption(state.image, policyParams(), run, "early-caption");
+    if (run !== state.run || early === undefined) return;
+    $("early-stats").textContent = stats(early);
     $("full-stats").textContent = "captioning…";
-    const full = await fullCaption(state.image);
-    if (run !== state.run) return;
-    $("full-caption").replaceChildren(...full.tokens.map(wordElement));
-    $("full-stats").textContent = stats(full.meanExitLayer, full.timings.totalMs);
+    const full = await streamCaption(
+      state.image,
+      new URLSearchParams({ full: "true" }),
+      run,
+      "full-caption",
+    );
+    if (run !== state.run || full === undefined) return;
+    $("full-stats").textContent = stats(full);
+    speedUp(early, full);
   } catch (error) {
     if (run !== state.run) return;
     $("early-stats").textContent = "";
@@ -181,6 +255,10 @@ function useImage(blob, label) {
   } else preview.hidden = true;
   clearTimeout(pending);
   void caption(); // a new image at once; slider moves wait for the next one (captionSoon)
+}
+
+function showRuleHelp() {
+  $("rule-help").textContent = RULE_HELP[$("rule").value] ?? "";
 }
 
 function legend() {
@@ -209,6 +287,7 @@ async function loadModels() {
         .filter((r) => r !== "static" && r !== "final")
         .map((r) => new Option(r, r, r === "beem-a", r === "beem-a")),
     );
+    showRuleHelp();
     // The slider starts at the bundle's default policy's lambda (used as is until moved).
     const lambda = captioner.defaultPolicy?.lambda;
     if (typeof lambda === "number") {
@@ -308,6 +387,7 @@ function setUp() {
   });
   $("rule").addEventListener("change", () => {
     state.touched = true;
+    showRuleHelp();
     captionSoon();
   });
   $("file").addEventListener("change", () => {

@@ -51,7 +51,6 @@ export function createApp(options: AppOptions = {}): BeemApp {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const models: Models = {};
   const metrics = createMetrics({
-    maxLayers: 32,
     queues: { caption: () => inference.depth("caption"), text: () => inference.depth("text") },
   });
   const inference = createInference(models, limits, {
@@ -118,6 +117,10 @@ export function createApp(options: AppOptions = {}): BeemApp {
 /** The page's static files (it calls the API like any client) and the committed sweep it shows. */
 function servePage(app: Express, sweepDir: string | null): void {
   app.use(express.static(PUBLIC_DIR, { index: "index.html", fallthrough: true }));
+  // Browsers ask for /favicon.ico whatever the page links to.
+  app.get("/favicon.ico", (_req, res) => {
+    res.type("image/svg+xml").sendFile("favicon.svg", { root: PUBLIC_DIR });
+  });
   if (sweepDir === null) return;
   for (const file of ["caption-sweep.json", "caption-sweep.svg"])
     app.get(`/sweep/${file}`, (_req, res, next) => {

@@ -18,6 +18,18 @@ const ROUTE_METHODS: Readonly<Record<string, string>> = {
   "/v1/classify": "POST",
 };
 
+/**
+ * The label of a request in metrics and logs: the route's mounted path (the same for its
+ * successes and its errors), "page" for the page's files, "unmatched" for anything else.
+ */
+export function routeLabel(req: Request, status: number): string {
+  const path = req.originalUrl.split("?")[0]!.replace(/(.)\/$/, "$1");
+  if (Object.hasOwn(ROUTE_METHODS, path)) return path;
+  if (req.method === "GET" || req.method === "HEAD")
+    if (status < 400 || path === "/" || path.startsWith("/sweep/")) return "page";
+  return "unmatched";
+}
+
 /** Sets X-Request-Id (the client's when well-formed), then logs and counts the answer. */
 export function requestLog(ctx: ServerContext) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -27,7 +39,7 @@ export function requestLog(ctx: ServerContext) {
     const started = performance.now();
     res.on("finish", () => {
       const ms = performance.now() - started;
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      const route = routeLabel(req, res.statusCode);
       const status = String(res.statusCode);
       ctx.metrics.requests.inc({ route, status });
       ctx.metrics.latency.observe({ route, status }, ms / 1000);
@@ -38,7 +50,8 @@ export function requestLog(ctx: ServerContext) {
         msg: "request",
         requestId: id,
         method: req.method,
-        path: req.path,
+        route,
+        path: req.originalUrl.split("?")[0]!.slice(0, 200),
         status: res.statusCode,
         ms: Number(ms.toFixed(2)),
       });

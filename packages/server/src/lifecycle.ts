@@ -62,6 +62,9 @@ export function startLifecycle(ctx: ServerContext, sources: ModelSources): Lifec
       });
     if (typeof sources.textModel === "string")
       ctx.models.text = await TextClassifier.load(sources.textModel, sessionOptions);
+    ctx.metrics.useExitLayers(
+      Math.max(ctx.models.caption?.numExits ?? 1, ctx.models.text?.numExits ?? 1),
+    );
     await warmUp(ctx.models, ctx.log);
   })().then(
     () => {

@@ -73,7 +73,7 @@ export function openApiDocument(limits: Limits, options: { maxTokens?: number } 
           responses: {
             "200": {
               description:
-                "One image: the caption. Several: `results`, one per image, each a caption or an error body. With `Accept: text/event-stream`: `token` events, then `done` (or `error`).",
+                "One image: the caption. Several: `results`, one per image, each a caption or an error body. With `Accept: text/event-stream`: `token` events (a Token each), then `done` (a Caption without `tokens`, with `model`) or `error` (an error body).",
               content: {
                 "application/json": { schema: { $ref: "#/components/schemas/CaptionResponse" } },
                 "text/event-stream": { schema: { type: "string" } },
@@ -156,13 +156,46 @@ export function openApiDocument(limits: Limits, options: { maxTokens?: number } 
             confidence: { type: "number" },
           },
         },
+        Timings: {
+          type: "object",
+          description:
+            "Milliseconds, defined alike for plain and streamed answers, early exit and full depth. For several images captioned as one batch, the batch's.",
+          properties: {
+            imageMs: { type: "number", description: "Decoding the image file into pixels." },
+            encoderMs: { type: "number", description: "The image encoder." },
+            decodeMs: {
+              type: "number",
+              description: "The decoding loop: every generated token, end token included.",
+            },
+            totalMs: {
+              type: "number",
+              description:
+                "imageMs + encoderMs + decodeMs: the work for this image, from its file to its last token. Compare early exit and full depth with this.",
+            },
+            waitMs: {
+              type: "number",
+              description:
+                "The rest of the server's time on the request: reading the body, the batch window and the queue.",
+            },
+          },
+          required: ["imageMs", "encoderMs", "decodeMs", "totalMs", "waitMs"],
+        },
         Caption: {
           type: "object",
           properties: {
             caption: { type: "string" },
             tokens: { type: "array", items: { $ref: "#/components/schemas/Token" } },
-            meanExitLayer: { type: "number" },
-            timings: { type: "object" },
+            endExitLayer: {
+              type: ["integer", "null"],
+              description:
+                "The end token's exit layer; null when the caption was cut at maxTokens.",
+            },
+            meanExitLayer: {
+              type: "number",
+              description:
+                "Mean exit layer of the tokens and the end token (it costs layers like any token).",
+            },
+            timings: { $ref: "#/components/schemas/Timings" },
           },
         },
         CaptionResponse: {

@@ -1,9 +1,9 @@
 // Request options declared once, as zod schemas: the routes check requests with them, the
 // option types are inferred from them, and /openapi.json describes them from the same objects
 // (openapi.ts). Query parameters and form fields arrive as text and are read as numbers and
-// booleans here; JSON members may be either. Unknown or repeated options are refused, so a typo
-// never goes unnoticed.
-import { CALIBRATION_RULES } from "@beem-ts/core";
+// booleans here; JSON members must have their JSON type ("lambda": "0.1" is refused). Unknown or
+// repeated options are refused, so a typo never goes unnoticed.
+import { CALIBRATION_RULES, unalias } from "@beem-ts/core";
 import { z } from "zod";
 import { HttpError } from "./errors.js";
 
@@ -21,31 +21,54 @@ function booleanFromText(value: unknown): unknown {
   return value;
 }
 
-const number = (schema: z.ZodNumber, description: string) =>
-  z.preprocess(numberFromText, schema).optional().describe(description);
+/** A rule's alias (`beem`) as the rule it names (`beem-a`); anything else as given. */
+function ruleFromAlias(value: unknown): unknown {
+  return typeof value === "string" ? unalias(value) : value;
+}
 
-const POLICY_SHAPE = {
-  rule: z
-    .enum(CALIBRATION_RULES)
-    .optional()
-    .describe("Exit rule, fitted on the bundle's calibration log at `lambda` (default 0)."),
-  lambda: number(
-    z.number().min(0),
-    "Cost parameter: larger exits earlier. Alone: BEEM-A fitted at this lambda.",
-  ),
-  maxLoss: number(
-    z.number().gt(0).lt(1),
-    "Instead of `lambda`: the fastest `rule` policy whose disagreement with full depth is at most this, with probability 1 - `delta` over the calibration log (Learn-then-Test).",
-  ),
-  delta: number(
-    z.number().gt(0).lt(1),
-    "With `maxLoss`: the probability the bound fails (default 0.1).",
-  ),
-  full: z
-    .preprocess(booleanFromText, z.boolean())
-    .optional()
-    .describe("Run every layer (no early exit)."),
-};
+/**
+ * The policy options, for query parameters and form fields (`text`: numbers and booleans arrive
+ * as text and are read as such) or for a JSON body (`json`: numbers must be JSON numbers and
+ * booleans JSON booleans; "0.1" is refused, as the OpenAPI document's types say).
+ */
+function policyShape(source: "text" | "json") {
+  const number = (schema: z.ZodNumber, description: string) =>
+    source === "text"
+      ? z.preprocess(numberFromText, schema).optional().describe(description)
+      : schema.optional().describe(description);
+  const full = "Run every layer (no early exit).";
+  return {
+    number,
+    shape: {
+      rule: z
+        .preprocess(ruleFromAlias, z.enum(CALIBRATION_RULES))
+        .optional()
+        .describe(
+          "Exit rule, fitted on the bundle's calibration log at `lambda` (default 0); `beem` is accepted as `beem-a`.",
+        ),
+      lambda: number(
+        z.number().min(0),
+        "Cost parameter: larger exits earlier. Alone: BEEM-A fitted at this lambda.",
+      ),
+      maxLoss: number(
+        z.number().gt(0).lt(1),
+        "Instead of `lambda`: the fastest `rule` policy whose disagreement with full depth is at most this, with probability 1 - `delta` over the calibration log (Learn-then-Test).",
+      ),
+      delta: number(
+        z.number().gt(0).lt(1),
+        "With `maxLoss`: the probability the bound fails (default 0.1).",
+      ),
+      full:
+        source === "text"
+          ? z.preprocess(booleanFromText, z.boolean()).optional().describe(full)
+          : z.boolean().optional().describe(full),
+    },
+  };
+}
+
+const TEXT = policyShape("text");
+const POLICY_SHAPE = TEXT.shape;
+const number = TEXT.number;
 
 /** The choices that exclude each other, checked after each option is. */
 function checkPolicyCombination(
@@ -112,7 +135,7 @@ export const classifyBodySchema = once((limits: { maxTexts: number; maxTextChars
         .describe(
           `The texts to classify: 1 to ${limits.maxTexts}, each at most ${limits.maxTextChars} characters.`,
         ),
-      ...POLICY_SHAPE,
+      ...policyShape("json").shape,
     })
     .superRefine(checkPolicyCombination),
 );

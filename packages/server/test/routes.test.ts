@@ -128,6 +128,72 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
     },
   );
 
+  it("times plain and streamed answers alike, early exit and full depth, image decoding included", async () => {
+    type Timings = Record<"imageMs" | "encoderMs" | "decodeMs" | "totalMs" | "waitMs", number>;
+    type Answer = { tokens?: { exitLayer: number }[]; endExitLayer: number | null };
+    const answers: { timings: Timings; meanExitLayer: number; layers: number[] }[] = [];
+    for (const query of ["lambda=0.01", "full=true"]) {
+      const plain = await request(app)
+        .post(`/v1/caption?${query}`)
+        .set("Content-Type", "image/png")
+        .send(SCENE);
+      const streamed = await request(app)
+        .post(`/v1/caption?${query}`)
+        .set("Content-Type", "image/png")
+        .set("Accept", "text/event-stream")
+        .send(SCENE);
+      const events = parseSse(streamed.text);
+      const done = events.at(-1)!.data as Answer & { timings: Timings; meanExitLayer: number };
+      const tokens = events.filter((e) => e.event === "token").map((e) => e.data as Answer);
+      for (const [body, toks] of [
+        [plain.body as Answer & { timings: Timings; meanExitLayer: number }, plain.body.tokens],
+        [done, tokens],
+      ] as const) {
+        const layers = [
+          ...(toks as { exitLayer: number }[]).map((t) => t.exitLayer),
+          ...(body.endExitLayer === null ? [] : [body.endExitLayer]),
+        ];
+        answers.push({ timings: body.timings, meanExitLayer: body.meanExitLayer, layers });
+      }
+    }
+    for (const { timings, meanExitLayer, layers } of answers) {
+      expect(Object.keys(timings).sort()).toEqual(
+        ["decodeMs", "encoderMs", "imageMs", "totalMs", "waitMs"].sort(),
+      );
+      const { imageMs, encoderMs, decodeMs, totalMs } = timings;
+      expect(totalMs).toBeCloseTo(imageMs + encoderMs + decodeMs, 6);
+      // Decoding the PNG (hundreds of microseconds at least) is in every answer's time.
+      expect(imageMs).toBeGreaterThan(0.2);
+      // The mean exit layer is that of the tokens shown and the end token.
+      expect(layers.length).toBeGreaterThan(1);
+      expect(meanExitLayer).toBeCloseTo(layers.reduce((a, b) => a + b, 0) / layers.length, 12);
+    }
+    expect(answers.slice(2).every((a) => a.meanExitLayer === 6)).toBe(true);
+  });
+
+  it("accepts rule=beem as beem-a, and refuses strings for numbers in JSON with 422", async () => {
+    const caption = async (query: string) =>
+      (await request(app).post(`/v1/caption?${query}`).set("Content-Type", "image/png").send(SCENE))
+        .body as { tokens: unknown[] };
+    expect((await caption("rule=beem&lambda=0.05")).tokens).toEqual(
+      (await caption("rule=beem-a&lambda=0.05")).tokens,
+    );
+    const classify = (body: object) => request(app).post("/v1/classify").send(body);
+    expect((await classify({ texts: ["fine"], rule: "beem", lambda: 0.1 })).status).toBe(200);
+    for (const [body, message] of [
+      [{ lambda: "0.1" }, /Expected lambda to be a finite number >= 0 but received "0.1"/],
+      [{ maxLoss: "0.1" }, /Expected maxLoss to be a number in \(0, 1\) but received "0.1"/],
+      [{ full: "true" }, /Expected full to be true or false but received "true"/],
+      [{ rule: "deebert" }, /Expected rule to be one of beem-a, .* but received "deebert"/],
+      [{ lamda: 0.1 }, /Unknown option "lamda"/],
+    ] as const) {
+      const r = await classify({ texts: ["fine"], ...body });
+      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.body).toEqual({ error: { code: "INVALID_OPTION", message: expect.any(String) } });
+      expect(r.body.error.message).toMatch(message);
+    }
+  });
+
   it("answers a bad image in a stream as a plain error, not an event", async () => {
     const r = await request(app)
       .post("/v1/caption")
@@ -223,6 +289,13 @@ describe.runIf(modelsPresent)("the server through createApp() with the bundled m
       "caption-beem",
       "sst2-beem",
     ]);
+    // The default policy's rule is one a request may name.
+    for (const m of models.body.models as {
+      defaultPolicy: { rule: string };
+      rules: string[];
+      ruleAliases: Record<string, string>;
+    }[])
+      expect(m.rules).toContain(m.ruleAliases[m.defaultPolicy.rule] ?? m.defaultPolicy.rule);
     expect((await request(app).get("/healthz")).body).toEqual({ status: "alive" });
     expect((await request(app).get("/readyz")).body).toEqual({ status: "ready" });
     const metrics = await request(app).get("/metrics");

@@ -6,7 +6,7 @@ import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { REPO_ROOT } from "../models.js";
 import { benchCaption } from "./bench-scale-caption.js";
-import { python } from "../python.js";
+import { checkPython, python } from "../python.js";
 import { runTool } from "./bench-scale-sessions.js";
 import { benchText } from "./bench-scale-text.js";
 
@@ -183,6 +183,8 @@ export const benchScaleCommand: Command = {
         throw new UsageError(
           `Expected --exit-layers to hold layers from 1 to ${L - 1} but received ${k}`,
         );
+    // Building the bundle and composing its layers run Python scripts (PyTorch, onnx).
+    checkPython();
     const log = (m: string) => io.stderr(`${m}\n`);
     const bundle = ensureBundle(cache, preset, shortlist, log);
     const run: ScaleRun = {

@@ -1,5 +1,6 @@
 import {
   CALIBRATION_RULES,
+  unalias,
   GROUP_LOSSES,
   RISK_LOSSES,
   calibrate,
@@ -15,7 +16,7 @@ import type { Command } from "../command.js";
 const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X | --max-loss E [--delta D] [--loss L] [--group-loss G]] [--out policy.json]
   --exits FILE       labelled exit log (JSON Lines: {"label", "exits" | "logits" | "summaries",
                      optional "group"})
-  --rule RULE        ${CALIBRATION_RULES.join(", ")}
+  --rule RULE        ${CALIBRATION_RULES.join(", ")} (beem = beem-a)
   --lambda X         cost parameter, J = error + X * cost (default 0)
   --max-loss E       instead of --lambda: the fastest policy of RULE whose loss is at most E
                      with probability at least 1 - D over the draw of the log (Learn-then-Test
@@ -54,7 +55,11 @@ export const calibrateCommand: Command = {
       },
       usage,
     );
-    const rule = oneOf(required(values.rule, "--rule", usage), "--rule", CALIBRATION_RULES);
+    const rule = oneOf(
+      unalias(required(values.rule, "--rule", usage)),
+      "--rule",
+      CALIBRATION_RULES,
+    );
     const lambda = numberOption(values.lambda, "--lambda", 0, 0);
     const maxLoss = openUnitOption(values["max-loss"], "--max-loss");
     const delta = openUnitOption(values.delta, "--delta");

@@ -32,17 +32,21 @@ ${POLICY_USAGE}
   An image that cannot be read is reported and the others are still captioned (exit status 1).`;
 
 function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L: number): void {
+  // The end token costs layers like any token and counts in the mean exit layer, so it is shown:
+  // `exitLayers` holds one layer per token, `endExitLayer` the end token's.
   if (json) {
-    io.stdout(JSON.stringify({ image, ...r }) + "\n");
+    io.stdout(JSON.stringify({ image, ...r, exitLayers: r.tokens.map((t) => t.exitLayer) }) + "\n");
     return;
   }
+  const end = r.endExitLayer === null ? [] : [{ text: "(end)", exitLayer: r.endExitLayer }];
+  const shown = [...r.tokens, ...end];
   io.stdout(
     `${image}: ${r.text}\n` +
       textTable(
-        ["token", ...r.tokens.map((t) => t.text)],
-        [["exit", ...r.tokens.map((t) => `${t.exitLayer}/${L}`)]],
+        ["token", ...shown.map((t) => t.text)],
+        [["exit", ...shown.map((t) => `${t.exitLayer}/${L}`)]],
       ) +
-      `mean exit layer ${r.meanExitLayer.toFixed(2)} of ${L}, ${r.timings.totalMs.toFixed(1)} ms\n`,
+      `mean exit layer ${r.meanExitLayer.toFixed(2)} of ${L} (end token included), ${r.timings.totalMs.toFixed(1)} ms\n`,
   );
 }
 
@@ -142,10 +146,13 @@ export const captionCommand: Command = {
           const image = group[0]!;
           try {
             io.stdout(`${image}:`);
-            for await (const token of captioner.stream(image, options)) {
-              io.stdout(` ${token.text}[${token.exitLayer}]`);
-            }
-            io.stdout("\n");
+            const tokens = captioner.stream(image, options);
+            let next = await tokens.next();
+            for (; next.done !== true; next = await tokens.next())
+              io.stdout(` ${next.value.text}[${next.value.exitLayer}]`);
+            const { endExitLayer, meanExitLayer } = next.value;
+            if (endExitLayer !== null) io.stdout(` (end)[${endExitLayer}]`);
+            io.stdout(`  mean exit layer ${meanExitLayer.toFixed(2)}\n`);
           } catch (error) {
             if (!(error instanceof BeemError)) throw error;
             io.stdout("\n");

@@ -13,12 +13,24 @@ function tokenJson(t: CaptionToken) {
   return { text: t.text, id: t.id, exitLayer: t.exitLayer, confidence: t.confidence };
 }
 
-function resultJson(r: CaptionResult) {
+/**
+ * The timings of an answer, defined once for plain and streamed answers, early exit and full
+ * depth (the OpenAPI document's `Timings`): image decoding, encoder, decoding loop and their
+ * total, all work done for this image (a batch's when several images ran as one), and `waitMs`,
+ * the rest of the server's time on the request (reading the body, the batch window, the queue).
+ */
+function timingsJson(r: CaptionResult, elapsedMs: number) {
+  const { imageMs, encoderMs, decodeMs, totalMs } = r.timings;
+  return { imageMs, encoderMs, decodeMs, totalMs, waitMs: Math.max(0, elapsedMs - totalMs) };
+}
+
+function resultJson(r: CaptionResult, elapsedMs: number) {
   return {
     caption: r.text,
     tokens: r.tokens.map(tokenJson),
+    endExitLayer: r.endExitLayer,
     meanExitLayer: r.meanExitLayer,
-    timings: r.timings,
+    timings: timingsJson(r, elapsedMs),
   };
 }
 
@@ -33,8 +45,9 @@ export function captionRoute(ctx: ServerContext) {
       maxBeams: ctx.limits.maxBeams,
     });
     const model = captioner.model.manifest.id;
-    const observe = (layers: readonly number[]) => {
-      for (const l of layers) ctx.metrics.exitLayer.observe({ model }, l);
+    // Every decided token's layer, end token included, as meanExitLayer counts them.
+    const observe = (r: CaptionResult) => {
+      for (const l of r.exitLayers) ctx.metrics.observeExit(model, l);
     };
     if ((req.headers.accept ?? "").includes("text/event-stream")) {
       if (body.images.length !== 1)
@@ -43,24 +56,26 @@ export function captionRoute(ctx: ServerContext) {
       return;
     }
     const results = await ctx.inference.caption(body.images, options);
-    for (const r of results) if (r.ok) observe(r.result.tokens.map((t) => t.exitLayer));
-    // Waiting (batch window and queue) and inference (the batch's own time), in milliseconds.
-    const total = performance.now() - started;
+    for (const r of results) if (r.ok) observe(r.result);
+    // Waiting (body, batch window and queue) and inference (the work for the image), in ms.
+    const elapsed = performance.now() - started;
     const inference = results.find((r) => r.ok)?.result.timings.totalMs ?? 0;
     res.setHeader(
       "Server-Timing",
-      serverTiming({ wait: Math.max(0, total - inference), inference, total }),
+      serverTiming({ wait: Math.max(0, elapsed - inference), inference, total: elapsed }),
     );
     if (body.images.length === 1) {
       const only = results[0]!;
       if (!only.ok) throw only.error;
-      res.json({ model, ...resultJson(only.result) });
+      res.json({ model, ...resultJson(only.result, elapsed) });
       return;
     }
     if (results.every((r) => !r.ok)) throw (results[0] as { error: Error }).error;
     res.json({
       model,
-      results: results.map((r) => (r.ok ? resultJson(r.result) : toErrorBody(r.error).body)),
+      results: results.map((r) =>
+        r.ok ? resultJson(r.result, elapsed) : toErrorBody(r.error).body,
+      ),
     });
   };
 }
@@ -92,20 +107,14 @@ async function streamCaption(
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     try {
       while (next.done !== true && !closed) {
-        ctx.metrics.exitLayer.observe({ model }, next.value.exitLayer);
         send("token", tokenJson(next.value));
         next = await tokens.next();
       }
       if (next.done === true) {
-        // The same text and mean exit layer (end token included) as the plain answer.
-        const result = next.value;
-        send("done", {
-          model,
-          caption: result.text,
-          meanExitLayer: result.meanExitLayer,
-          timings: result.timings,
-          totalMs: performance.now() - started,
-        });
+        // The plain answer's fields, timings defined alike, without the tokens already sent.
+        const { tokens: _sent, ...rest } = resultJson(next.value, performance.now() - started);
+        for (const l of next.value.exitLayers) ctx.metrics.observeExit(model, l);
+        send("done", { model, ...rest });
       } else await tokens.return(undefined as never);
     } catch (error) {
       send("error", toErrorBody(error).body);

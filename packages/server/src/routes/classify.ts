@@ -12,7 +12,7 @@ export function classifyRoute(ctx: ServerContext) {
     const { texts, options } = classifyRequest(req.body, ctx.limits);
     const model = classifier.manifest.id;
     const results = await ctx.inference.classify(texts, options);
-    for (const r of results) ctx.metrics.exitLayer.observe({ model }, r.exitLayer);
+    for (const r of results) ctx.metrics.observeExit(model, r.exitLayer);
     res.setHeader("Server-Timing", serverTiming({ total: performance.now() - started }));
     res.json({
       model,

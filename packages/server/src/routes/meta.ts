@@ -1,5 +1,5 @@
 // GET /v1/models, /healthz, /readyz, /metrics and /openapi.json.
-import { CALIBRATION_RULES } from "@beem-ts/core";
+import { CALIBRATION_RULES, RULE_ALIASES } from "@beem-ts/core";
 import type { Request, Response } from "express";
 import type { ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
@@ -17,6 +17,8 @@ export function modelsRoute(ctx: ServerContext) {
         numExits: caption.numExits,
         defaultPolicy: { rule: caption.defaultPolicy.rule, lambda: caption.defaultPolicy.lambda },
         rules: CALIBRATION_RULES,
+        // `beem`, the rule a BEEM policy reports (as defaultPolicy does), is taken as beem-a.
+        ruleAliases: RULE_ALIASES,
       });
     }
     if (text !== undefined) {
@@ -28,6 +30,8 @@ export function modelsRoute(ctx: ServerContext) {
         labels: text.labels,
         defaultPolicy: { rule: text.defaultPolicy.rule, lambda: text.defaultPolicy.lambda },
         rules: CALIBRATION_RULES,
+        // `beem`, the rule a BEEM policy reports (as defaultPolicy does), is taken as beem-a.
+        ruleAliases: RULE_ALIASES,
       });
     }
     res.json({ models });
