@@ -141,7 +141,8 @@ export interface OutputFile {
   discard(): Promise<void>;
 }
 
-function cannotWrite(path: string, cause: unknown): BeemError {
+/** WRITE_FAILED for `path`, naming a missing folder or a missing permission in words. */
+export function cannotWrite(path: string, cause: unknown): BeemError {
   const code = (cause as NodeJS.ErrnoException).code;
   const why =
     code === "ENOENT"

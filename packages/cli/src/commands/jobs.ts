@@ -385,6 +385,13 @@ async function status(io: CommandIo, queueName: string, url: string, json: boole
   }
 }
 
+/** A stored result as the line of one of the paths that share it. */
+function pathRecord(stored: string, image: string): Record<string, unknown> {
+  const record = JSON.parse(stored) as Record<string, unknown>;
+  // Results stored by 0.1 workers have the caption under `text` only.
+  return { ...record, image, caption: record.caption ?? record.text };
+}
+
 /** The failed jobs' reasons, by job id. */
 async function failures(queue: ReturnType<typeof openQueue>) {
   const reasons = new Map<string, { code: string; message: string }>();
@@ -431,7 +438,7 @@ async function results(io: CommandIo, queueName: string, url: string, out: strin
           const record = records[i];
           const error = reasons.get(ids[i]!);
           if (record !== null && record !== undefined) {
-            await output.write(JSON.stringify({ ...(JSON.parse(record) as object), image }));
+            await output.write(JSON.stringify(pathRecord(record, image)));
             captions++;
           } else if (error !== undefined) {
             await output.write(JSON.stringify(errorRecord(image, error)));
