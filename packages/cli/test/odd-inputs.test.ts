@@ -102,7 +102,17 @@ describe("beem with odd inputs: one message, exit status 1, no trace", () => {
       for (const args of [
         ["caption", "fifo.png"],
         ["jobs", "add", "--redis", "redis://127.0.0.1:1", "--queue", "q", "fifo.png"],
-        ["evaluate", "--exits", "fifo.png", "--policy", "folder"],
+        [
+          "calibrate",
+          "--exits",
+          "fifo.png",
+          "--rule",
+          "beem-a",
+          "--lambda",
+          "0.1",
+          "--out",
+          "p.json",
+        ],
       ]) {
         const r = await beem(args, dir);
         expect(r.stderr).toMatch(/error \[NOT_A_FILE\]: fifo\.png: not a regular file \(a FIFO\)/);
