@@ -10,7 +10,6 @@ import {
   realpathSync,
   renameSync,
   truncateSync,
-  writeFileSync,
   writeSync,
 } from "node:fs";
 import { resolve } from "node:path";
@@ -132,13 +131,8 @@ export function openResults(path: string, options: OpenResultsOptions = {}): Res
       try {
         text = readFileSync(path, "utf8");
       } catch (cause) {
-        throw new BeemError(
-          "FILE_NOT_FOUND",
-          `${path}: cannot read (${(cause as Error).message})`,
-          {
-            cause,
-          },
-        );
+        const why = (cause as Error).message;
+        throw new BeemError("FILE_NOT_FOUND", `${path}: cannot read (${why})`, { cause });
       }
       if (options.resume !== true && text.length > 0)
         throw new UsageError(
@@ -208,12 +202,9 @@ function repair(path: string, text: string, rejected: string): void {
     (readLines(line).bad.length > 0 ? drop : keep).push(line);
   }
   try {
-    const fd = openSync(rejected, "a");
-    writeSync(fd, drop.join("\n") + "\n");
-    fsyncSync(fd);
-    closeSync(fd);
+    writeDurably(rejected, drop.join("\n") + "\n", "a");
     const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, keep.map((l) => l + "\n").join(""));
+    writeDurably(temporary, keep.map((l) => l + "\n").join(""), "w");
     renameSync(temporary, path);
   } catch (cause) {
     throw new BeemError(
@@ -221,5 +212,16 @@ function repair(path: string, text: string, rejected: string): void {
       `${path}: cannot repair (${(cause as Error).message}); the file is unchanged`,
       { cause },
     );
+  }
+}
+
+/** Writes `text` to `path` and waits until it is on disk. */
+function writeDurably(path: string, text: string, flags: "a" | "w"): void {
+  const fd = openSync(path, flags);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

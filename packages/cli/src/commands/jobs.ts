@@ -86,6 +86,7 @@ async function listedImages(list: string, listRoot: string | undefined) {
     throw new BeemError(
       "FILE_NOT_FOUND",
       `${list}: cannot read the list (${(cause as Error).message})`,
+      { cause },
     );
   }
   const images = text
