@@ -109,13 +109,25 @@ describe.runIf(hasRedis && existsSync(join(MODEL, "manifest.json")))(
       expect(await status()).toMatchObject({ waiting: 4, done: 0, failed: 0 });
     }, 600_000);
 
-    it("honours the database index of the Redis URL, and refuses one Redis does not have", async () => {
+    it("honours the database index of the Redis URL (and refuses one Redis does not have); a list with a BOM", async () => {
       const url3 = `${redis!.url}/3`;
+      // A list saved with a UTF-8 byte order mark: the mark is not part of the first path.
+      writeFileSync(join(dir, "list.txt"), "\uFEFFscene-1000-0.png\n");
       const add = await beem(
-        ["jobs", "add", "--redis", url3, "--queue", "db", join(images, "scene-1000-0.png")],
+        ["jobs", "add", "--redis", url3, "--queue", "db", "--list", "list.txt", "--root", images],
         dir,
       );
       expect(add.status, add.stderr).toBe(0);
+      expect(add.stderr).toMatch(/queued 1 images on db/);
+      const paths = spawnSync("redis-cli", [
+        "-p",
+        String(redis!.port),
+        "-n",
+        "3",
+        "hkeys",
+        "beem:db:paths",
+      ]);
+      expect(paths.stdout.toString()).toBe("scene-1000-0.png\n");
       const keys = (db: string) =>
         spawnSync("redis-cli", ["-p", String(redis!.port), "-n", db, "keys", "beem:db:*"])
           .stdout.toString()

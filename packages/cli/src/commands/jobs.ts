@@ -20,7 +20,7 @@ import { errorRecord, resultRecord } from "../results-file.js";
 import { watchRedis } from "../redis-watch.js";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
-import { checkNotSpecial, checkRegularFile, openOutput, stripBom } from "../files.js";
+import { checkNotSpecial, openOutput, stripBom } from "../files.js";
 
 const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME [options]
   Captions a collection through a BullMQ queue on Redis that workers on many machines consume.
@@ -78,7 +78,7 @@ function describeAdd(c: AddCounts, queueName: string): string {
 }
 
 async function listedImages(list: string, listRoot: string | undefined) {
-  checkRegularFile(list);
+  checkNotSpecial(list); // a missing list is reported below, as a list
   let text: string;
   try {
     text = stripBom(await readFile(list, "utf8"));
