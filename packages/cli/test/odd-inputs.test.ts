@@ -96,6 +96,33 @@ describe("beem with odd inputs: one message, exit status 1, no trace", () => {
     60_000,
   );
 
+  // /sys refuses new files even to root (the tests may run as root, whom permissions never stop).
+  it.runIf(existsSync("/sys/kernel"))(
+    "names a folder it may not write in",
+    async () => {
+      for (const args of [
+        ["caption", SCENE, "--out", "/sys/x.jsonl"],
+        [
+          "jobs",
+          "results",
+          "--redis",
+          "redis://127.0.0.1:1",
+          "--queue",
+          "q",
+          "--out",
+          "/sys/x.jsonl",
+        ],
+      ]) {
+        const r = await beem(args, dir);
+        expect(r.stderr).toMatch(
+          /error \[WRITE_FAILED\]: \/sys\/x\.jsonl: cannot write the file \(no permission to write in \/sys \(EACCES\)\)/,
+        );
+        expect(r.status).toBe(1);
+      }
+    },
+    60_000,
+  );
+
   it.runIf(hasMkfifo)(
     "refuses a FIFO up front instead of waiting on it",
     async () => {
