@@ -1,7 +1,8 @@
 // What the `beem jobs` commands share: the Redis connection (failing fast, naming --redis), the
-// queue, and the keys the results live under. A result is keyed by the job id, which is the
+// queue, and the keys the results live under. A caption is keyed by the job id, which is the
 // image's content hash: a job retried after a worker died writes the same key again, so no
-// image ever has two results.
+// image is captioned into two results, and files with the same bytes share the work. Every path
+// added is recorded with its job id, so that each path gets its own results line.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
@@ -34,6 +35,7 @@ export async function connect(
   options: { keepRetrying?: boolean } = {},
 ): Promise<Redis> {
   if (url === undefined) throw new UsageError("Give --redis URL (e.g. redis://127.0.0.1:6379)");
+  const db = databaseIndex(url);
   let redis: Redis;
   try {
     redis = new Redis(url, {
@@ -64,7 +66,37 @@ export async function connect(
       `--redis ${url}: cannot connect (${(cause as Error).message})`,
     );
   }
+  // ioredis selects the URL's database while connecting but only reports a refusal as an
+  // event, carrying on in database 0: selected again here, so that a refusal stops the command.
+  if (db !== undefined) {
+    try {
+      await redis.select(db);
+    } catch (cause) {
+      redis.disconnect();
+      throw new BeemError(
+        "INVALID_ARGUMENT",
+        `--redis ${url}: cannot use database ${db} (${(cause as Error).message})`,
+      );
+    }
+  }
   return redis;
+}
+
+/** The database index a Redis URL names (`redis://host:6379/3` -> 3), if any. */
+function databaseIndex(url: string): number | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname.replace(/^\//, "");
+  } catch {
+    return undefined; // not a URL: ioredis has refused it already
+  }
+  if (path === "") return undefined;
+  if (!/^\d+$/.test(path))
+    throw new BeemError(
+      "INVALID_ARGUMENT",
+      `--redis ${url}: expected a database index (a number) after the port but received ${JSON.stringify(path)}`,
+    );
+  return Number(path);
 }
 
 export interface ImageJob {
@@ -92,8 +124,10 @@ export async function imageKey(path: string): Promise<string> {
 }
 
 export const keys = (queue: string) => ({
-  /** Hash: job id -> result JSON. */
+  /** Hash: job id (content hash) -> result JSON (its `image` is the path that was captioned). */
   results: `beem:${queue}:results`,
+  /** Hash: image path as added -> job id: the paths whose line that result gives. */
+  paths: `beem:${queue}:paths`,
   /** Sorted set: job id by the time it finished (for the rate). */
   finished: `beem:${queue}:finished`,
 });

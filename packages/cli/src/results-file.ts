@@ -1,20 +1,29 @@
 // The --out file of `beem caption`: one JSON line per image, appended and flushed as each image
 // is done, so that an interrupted run loses at most the line being written; --resume reads back
-// the images already done and carries on after them.
+// the images already done (matched by real path) and carries on after them. A lock file keeps a
+// second run from writing to it at the same time.
 import {
   closeSync,
-  existsSync,
   fsyncSync,
   openSync,
   readFileSync,
+  realpathSync,
+  renameSync,
   truncateSync,
   writeSync,
 } from "node:fs";
+import { resolve } from "node:path";
 import type { CaptionResult } from "@beem-ts/caption";
 import { BeemError, type Policy } from "@beem-ts/core";
 import { UsageError } from "./cli-error.js";
+import { kindOf, statIfExists, stripBom } from "./files.js";
+import { lockOutput } from "./output-lock.js";
 
-/** One image's result line, as `caption --out` and `jobs results` write it. */
+/**
+ * One image's result line, as `caption --out` and `jobs results` write it. The caption is
+ * `caption`, as in the HTTP API; `text` repeats it for readers of 0.1 lines until the next
+ * release (lines that have only `text` are still read by --resume, which reads `image` alone).
+ */
 export function resultRecord(
   image: string,
   r: CaptionResult,
@@ -23,7 +32,7 @@ export function resultRecord(
 ): { readonly image: string } & Record<string, unknown> {
   return {
     image,
-    text: r.text,
+    caption: r.text,
     tokens: r.tokens.map((t) => ({
       text: t.text,
       id: t.id,
@@ -37,6 +46,8 @@ export function resultRecord(
     timings: r.timings,
     model,
     policy: { rule: policy.rule, lambda: policy.lambda ?? null },
+    /** @deprecated the caption again, under its old name; removed in the next release. */
+    text: r.text,
   };
 }
 
@@ -46,54 +57,173 @@ export function errorRecord(image: string, error: { code: string; message: strin
 }
 
 export interface ResultsFile {
-  /** Images already in the file (their `image` field). */
-  readonly done: ReadonlySet<string>;
+  /** Whether the file has a line for this image already (by real path: relative or absolute, through links). */
+  has(image: string): boolean;
+  /** Lines whose image is no longer there (its path, as written). */
+  readonly gone: readonly string[];
+  /** Unreadable lines moved to `rejected` by --repair. */
+  readonly repaired: number;
+  /** Where --repair put the unreadable lines. */
+  readonly rejected: string;
+  /** The lock taken over from a run that is gone, if any (its pid). */
+  readonly tookOverFrom?: number;
   write(record: { readonly image: string } & Record<string, unknown>): void;
   close(): void;
 }
 
-export function openResults(path: string, resume: boolean): ResultsFile {
-  const done = new Set<string>();
-  if (existsSync(path)) {
-    const text = readFileSync(path, "utf8");
-    if (!resume && text.length > 0)
-      throw new UsageError(
-        `${path} already holds results: give --resume to carry on with it, or another --out`,
-      );
-    // A line cut short by an interruption (no final newline) is dropped and redone.
-    const end = text.lastIndexOf("\n") + 1;
-    if (end < text.length) truncateSync(path, end);
-    text
-      .slice(0, end)
-      .split("\n")
-      .forEach((line, i) => {
-        if (line.trim() === "") return;
-        let record: unknown;
-        try {
-          record = JSON.parse(line);
-        } catch {
-          throw new BeemError("INVALID_INPUT", `${path}:${i + 1}: not a results line (bad JSON)`);
-        }
-        const image = (record as { image?: unknown }).image;
-        if (typeof image !== "string")
-          throw new BeemError("INVALID_INPUT", `${path}:${i + 1}: a results line has no "image"`);
-        done.add(image);
-      });
-  }
-  let fd: number;
+/** The real path of an image (links resolved), or undefined when it is no longer there. */
+export function realImagePath(image: string): string | undefined {
   try {
-    fd = openSync(path, "a");
-  } catch (cause) {
-    throw new BeemError("WRITE_FAILED", `${path}: cannot write (${(cause as Error).message})`, {
-      cause,
-    });
+    return realpathSync(resolve(image));
+  } catch {
+    return undefined; // missing (or a link loop): the image is not there to caption
   }
-  return {
-    done,
-    write(record) {
-      writeSync(fd, JSON.stringify(record) + "\n");
-      fsyncSync(fd);
-    },
-    close: () => closeSync(fd),
-  };
+}
+
+interface Lines {
+  /** The images of the readable lines. */
+  readonly images: string[];
+  /** Unreadable lines with their line numbers. */
+  readonly bad: { readonly number: number; readonly line: string; readonly why: string }[];
+}
+
+function readLines(text: string): Lines {
+  const images: string[] = [];
+  const bad: Lines["bad"][number][] = [];
+  stripBom(text)
+    .split("\n")
+    .forEach((line, i) => {
+      if (line.trim() === "") return;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        bad.push({ number: i + 1, line, why: "bad JSON" });
+        return;
+      }
+      const image = (record as { image?: unknown } | null)?.image;
+      if (typeof image !== "string") bad.push({ number: i + 1, line, why: `no "image"` });
+      else images.push(image);
+    });
+  return { images, bad };
+}
+
+export interface OpenResultsOptions {
+  /** Carry on with a file that holds results (default false: such a file is refused). */
+  readonly resume?: boolean;
+  /** Move unreadable lines to FILE.rejected instead of stopping (default false). */
+  readonly repair?: boolean;
+}
+
+/**
+ * Opens the --out file of `caption`, locked against a second run (FILE.lock), with the images it
+ * holds already. A last line cut short by an interruption is dropped (it is redone); other
+ * unreadable lines stop the run, or with `repair` are moved to FILE.rejected (never deleted).
+ */
+export function openResults(path: string, options: OpenResultsOptions = {}): ResultsFile {
+  const stat = statIfExists(path);
+  if (stat !== undefined && !stat.isFile())
+    throw new BeemError("NOT_A_FILE", `${path}: not a regular file (${kindOf(stat)})`);
+  const lock = lockOutput(path);
+  const rejected = `${path}.rejected`;
+  try {
+    let lines: Lines = { images: [], bad: [] };
+    if (stat !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (cause) {
+        const why = (cause as Error).message;
+        throw new BeemError("FILE_NOT_FOUND", `${path}: cannot read (${why})`, { cause });
+      }
+      if (options.resume !== true && text.length > 0)
+        throw new UsageError(
+          `${path} already holds results: give --resume to carry on with it, or another --out`,
+        );
+      const end = text.lastIndexOf("\n") + 1;
+      if (end < text.length) truncateSync(path, end);
+      lines = readLines(text.slice(0, end));
+      const first = lines.bad[0];
+      if (first !== undefined && options.repair !== true)
+        throw new BeemError(
+          "INVALID_INPUT",
+          `${path}:${first.number}: not a results line (${first.why})` +
+            (lines.bad.length > 1 ? `, and ${lines.bad.length - 1} more unreadable lines` : "") +
+            `; give --repair to move unreadable lines to ${rejected} and carry on`,
+        );
+      if (lines.bad.length > 0) repair(path, text.slice(0, end), rejected);
+    }
+    const done = new Set<string>();
+    const gone: string[] = [];
+    for (const image of lines.images) {
+      const real = realImagePath(image);
+      if (real === undefined) gone.push(image);
+      else done.add(real);
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, "a");
+    } catch (cause) {
+      throw new BeemError("WRITE_FAILED", `${path}: cannot write (${(cause as Error).message})`, {
+        cause,
+      });
+    }
+    return {
+      has: (image) => {
+        const real = realImagePath(image);
+        return real !== undefined && done.has(real);
+      },
+      gone,
+      repaired: lines.bad.length,
+      rejected,
+      ...(lock.tookOver && { tookOverFrom: lock.tookOver.pid }),
+      write(record) {
+        writeSync(fd, JSON.stringify(record) + "\n");
+        fsyncSync(fd);
+      },
+      close: () => {
+        closeSync(fd);
+        lock.release();
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/**
+ * The unreadable lines of `text` appended to `rejected` (flushed), then the file rewritten
+ * without them (a temporary file renamed into place): no line is ever only in memory.
+ */
+function repair(path: string, text: string, rejected: string): void {
+  const keep: string[] = [];
+  const drop: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    (readLines(line).bad.length > 0 ? drop : keep).push(line);
+  }
+  try {
+    writeDurably(rejected, drop.join("\n") + "\n", "a");
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeDurably(temporary, keep.map((l) => l + "\n").join(""), "w");
+    renameSync(temporary, path);
+  } catch (cause) {
+    throw new BeemError(
+      "WRITE_FAILED",
+      `${path}: cannot repair (${(cause as Error).message}); the file is unchanged`,
+      { cause },
+    );
+  }
+}
+
+/** Writes `text` to `path` and waits until it is on disk. */
+function writeDurably(path: string, text: string, flags: "a" | "w"): void {
+  const fd = openSync(path, flags);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -42,7 +42,7 @@ describe.runIf(existsSync(join(MODEL, "manifest.json")))(
       // Progress lines while it ran (standard error is a pipe here, not a terminal).
       expect(err).toMatch(/beem caption: \d+ of 80 images \(\d+%\), \d+\.\d\/s/);
       const m =
-        /stopped by SIGINT after (\d+) of 80 images; out\.jsonl holds every finished one\. To continue:\n {2}pnpm beem caption (.*)\n/.exec(
+        /stopped by SIGINT after (\d+) of 80 images \((\d+) images captioned\); out\.jsonl holds every finished one\. To continue:\n {2}pnpm beem caption (.*)\n/.exec(
           err,
         );
       expect(m, err).not.toBeNull();
@@ -50,7 +50,8 @@ describe.runIf(existsSync(join(MODEL, "manifest.json")))(
       expect(done).toBeGreaterThanOrEqual(1);
       expect(done).toBeLessThan(80);
       expect(lines(file)).toHaveLength(done);
-      const again = m![2]!.split(" ");
+      expect(Number(m![2])).toBe(done); // every scene is an image that can be captioned
+      const again = m![3]!.split(" ");
       expect(again).toEqual(["imgs", "--out", "out.jsonl", "--resume"]);
       const rest = await beem(["caption", ...again], dir);
       expect(rest.status, rest.stderr).toBe(0);

@@ -1,6 +1,7 @@
 // beem caption FOLDER --out FILE [--resume]: a collection captioned into JSON lines, one per
 // image as it is done, and an interrupted run carried on without losing or repeating an image.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,8 @@ const BIN = resolve(import.meta.dirname, "../bin/beem.js");
 
 interface Line {
   image: string;
+  caption?: string;
+  /** The deprecated name of `caption`. */
   text?: string;
   exitLayers?: number[];
   endExitLayer?: number | null;
@@ -54,7 +57,7 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as Line)
-        .map((r) => [r.image, r.text!]),
+        .map((r) => [r.image, r.caption!]),
     );
   }, 120_000);
 
@@ -62,6 +65,7 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
     const out = join(dir, "all.jsonl");
     const r = await beem(["caption", images, "--out", out, "--batch", "4"], dir);
     expect(r.status).toBe(1); // one image could not be read
+    expect(r.stderr).toMatch(/12 images captioned, 1 failed into/);
     const lines = read(out);
     // 10 + 2 scenes and the broken file; nothing from the link leaving the folder, no .txt.
     expect(lines).toHaveLength(13);
@@ -70,7 +74,8 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
     const broken = lines.find((l) => l.image.endsWith("broken.png"))!;
     expect(broken.error?.code).toBe("UNSUPPORTED_IMAGE");
     for (const l of lines.filter((l) => l.error === undefined)) {
-      expect(l.text).toBe(expected.get(l.image));
+      expect(l.caption).toBe(expected.get(l.image));
+      expect(l.text).toBe(l.caption);
       // One layer per token; the end token's apart, and counted in the mean.
       expect(l.exitLayers).toHaveLength(l.tokens!.length);
       const all = [...l.exitLayers!, ...(l.endExitLayer == null ? [] : [l.endExitLayer])];
@@ -92,7 +97,8 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
     expect(r.stderr).toMatch(/8 images captioned into .* \(5 already there\)/);
     const lines = read(out);
     expect(lines.map((l) => l.image).sort()).toEqual(full.map((l) => JSON.parse(l).image).sort());
-    for (const l of lines) if (l.text !== undefined) expect(l.text).toBe(expected.get(l.image));
+    for (const l of lines)
+      if (l.caption !== undefined) expect(l.caption).toBe(expected.get(l.image));
   });
 
   it("a run killed midway resumes to every image exactly once", async () => {
@@ -111,6 +117,93 @@ describe.runIf(existsSync(MODEL))("beem caption --out / --resume", () => {
     const lines = read(out);
     expect(lines).toHaveLength(13);
     expect(new Set(lines.map((l) => l.image)).size).toBe(13);
+  });
+
+  it("resumes by real path: relative, absolute or through a link, each image one line", async () => {
+    const out = join(dir, "paths.jsonl");
+    expect((await beem(["caption", "images", "--out", "paths.jsonl"], dir)).status).toBe(1);
+    symlinkSync(images, join(dir, "alias"));
+    for (const given of [images, "alias", "./images/sub"]) {
+      const r = await beem(["caption", given, "--out", out, "--resume"], dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/ 0 images captioned into .* \(\d+ already there\)/);
+    }
+    // The same file named twice in one run: one line.
+    const twice = join(dir, "twice.jsonl");
+    const one = join(images, "scene-1000-0.png");
+    await beem(
+      ["caption", one, "images/scene-1000-0.png", "alias/scene-1000-0.png", "--out", twice],
+      dir,
+    );
+    expect(read(twice).map((l) => l.image)).toEqual([one]);
+    expect(read(out)).toHaveLength(13);
+  });
+
+  it("locks the output file: a second run is refused naming the lock; a dead run's lock is taken over", async () => {
+    const out = join(dir, "locked.jsonl");
+    const one = join(images, "scene-1000-1.png");
+    // Two runs at once on the same file: one writes, the other is refused.
+    const [a, b] = await Promise.all([
+      beem(["caption", images, "--out", out, "--resume"], dir),
+      beem(["caption", images, "--out", out, "--resume"], dir),
+    ]);
+    const refused = [a, b].filter((r) => /OUTPUT_LOCKED/.test(r.stderr));
+    expect(refused.length, a.stderr + b.stderr).toBe(1);
+    expect(refused[0]!.status).toBe(1);
+    expect(refused[0]!.stderr).toMatch(
+      /locked\.jsonl is being written by another run \(pid \d+ on .*\): its lock is .*locked\.jsonl\.lock/,
+    );
+    expect(read(out)).toHaveLength(13);
+    expect(new Set(read(out).map((l) => l.image)).size).toBe(13);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    // A lock held by a live process (this one) refuses; one of a process that is gone is taken over.
+    const lock = (pid: number) =>
+      writeFileSync(`${out}.lock`, JSON.stringify({ pid, host: hostname(), since: "then" }));
+    lock(process.pid);
+    const held = await beem(["caption", one, "--out", out, "--resume"], dir);
+    expect(held.status).toBe(1);
+    expect(held.stderr).toMatch(new RegExp(`error \\[OUTPUT_LOCKED\\]: .*pid ${process.pid}`));
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    lock(gone);
+    const resumed = await beem(["caption", one, "--out", out, "--resume"], dir);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`took over the lock .* left by process ${gone}`));
+    expect(existsSync(`${out}.lock`)).toBe(false);
+  });
+
+  it("--repair moves unreadable lines aside; lines for images no longer there are reported and kept; old lines with text still count", async () => {
+    const out = join(dir, "repair.jsonl");
+    expect((await beem(["caption", images, "--out", out], dir)).status).toBe(1);
+    const good = readFileSync(out, "utf8").trim().split("\n");
+    // An old-style line (the caption under "text") for an image that is still there, a corrupt
+    // line, and a line for an image since deleted.
+    const old = JSON.parse(good[1]!) as Record<string, unknown>;
+    const { caption, text: _text, ...rest } = old;
+    const lines = [
+      good[0]!,
+      JSON.stringify({ ...rest, text: caption }),
+      '{"image": "images/scene-1000-3.png", "capt',
+      JSON.stringify({ image: join(dir, "deleted.png"), caption: "a deleted image" }),
+      ...good.slice(2),
+    ];
+    writeFileSync(out, lines.join("\n") + "\n");
+    const stopped = await beem(["caption", images, "--out", out, "--resume"], dir);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toMatch(
+      /repair\.jsonl:3: not a results line \(bad JSON\); give --repair to move unreadable lines to .*repair\.jsonl\.rejected/,
+    );
+    expect(readFileSync(out, "utf8")).toBe(lines.join("\n") + "\n");
+    const repaired = await beem(["caption", images, "--out", out, "--resume", "--repair"], dir);
+    expect(repaired.status, repaired.stderr).toBe(0);
+    expect(repaired.stderr).toMatch(
+      /moved 1 unreadable lines from .* to .*repair\.jsonl\.rejected/,
+    );
+    expect(repaired.stderr).toMatch(/0 images captioned into .* \(13 already there\)/);
+    expect(repaired.stderr).toMatch(
+      /has 1 lines for images no longer there \(kept\): .*deleted\.png/,
+    );
+    expect(readFileSync(`${out}.rejected`, "utf8")).toBe(lines[2] + "\n");
+    expect(read(out)).toHaveLength(14);
   });
 
   it("--resume needs --out", async () => {

@@ -21,8 +21,9 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
-    expect(lines[0].text).toBe(lines[1].text);
-    expect(lines[0].text).toMatch(/kite/);
+    expect(lines[0].caption).toBe(lines[1].caption);
+    expect(lines[0].caption).toMatch(/kite/);
+    expect(lines[0].text).toBe(lines[0].caption); // the deprecated name
     for (const t of lines[0].tokens) expect(t.exitLayer).toBeGreaterThanOrEqual(1);
     // One exit layer per token, the end token's apart; the mean counts both.
     for (const line of lines) {
@@ -54,7 +55,7 @@ describe.runIf(present)("beem caption with the bundled model", () => {
       expect(r.status, r.stderr).toBe(0);
       const line = JSON.parse(readFileSync(out, "utf8"));
       expect(line.model).toBe("photo-caption");
-      expect(line.text).toMatch(/\bdogs?\b/);
+      expect(line.caption).toMatch(/\bdogs?\b/);
     },
   );
 

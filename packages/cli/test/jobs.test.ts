@@ -110,8 +110,8 @@ describe.runIf(hasRedis && existsSync(MODEL))(
           .trim()
           .split("\n")
           .map((l) => {
-            const r = JSON.parse(l) as { image: string; text: string };
-            return [r.image, r.text];
+            const r = JSON.parse(l) as { image: string; caption: string };
+            return [r.image, r.caption];
           }),
       );
       expect(expected.size).toBe(200);
@@ -148,11 +148,11 @@ describe.runIf(hasRedis && existsSync(MODEL))(
       const lines = readFileSync(out, "utf8")
         .trim()
         .split("\n")
-        .map((l) => JSON.parse(l) as { image: string; text?: string; error?: { code: string } });
+        .map((l) => JSON.parse(l) as { image: string; caption?: string; error?: { code: string } });
       expect(lines).toHaveLength(202);
       expect(new Set(lines.map((l) => l.image)).size).toBe(202);
       for (const l of lines) {
-        if (l.error === undefined) expect(l.text, l.image).toBe(expected.get(l.image));
+        if (l.error === undefined) expect(l.caption, l.image).toBe(expected.get(l.image));
       }
       const failed = lines
         .filter((l) => l.error !== undefined)

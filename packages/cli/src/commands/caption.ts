@@ -13,15 +13,19 @@ import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from 
 import type { Command, CommandIo } from "../command.js";
 import { expandImagePaths } from "../image-files.js";
 import { createProgress } from "../progress.js";
-import { errorRecord, openResults, resultRecord } from "../results-file.js";
+import { errorRecord, openResults, realImagePath, resultRecord } from "../results-file.js";
 
-const usage = `Usage: beem caption IMAGE_OR_FOLDER [...] [--out FILE.jsonl [--resume]] [--json] [--stream] [--beams N] [--batch N] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
+const usage = `Usage: beem caption IMAGE_OR_FOLDER [...] [--out FILE.jsonl [--resume [--repair]]] [--json] [--stream] [--beams N] [--batch N] [--rule R --lambda X | --policy FILE | --full] [--max-tokens N] [--model DIR]
   Captions images, deciding per generated token at which decoder layer to stop. Folders are
   walked for image files (symbolic links leaving the folder are not followed).
   --out FILE      write one JSON line per image to FILE as each is done (image, caption, tokens
                   with exit layers, timings, model, policy; an unreadable image as a line with
                   its error), with a progress bar on a terminal
-  --resume        with --out: skip the images already in FILE and carry on (after an interruption)
+  --resume        with --out: skip the images already in FILE (matched by real path: relative or
+                  absolute, through links) and carry on; the summary counts lines for images
+                  no longer there (they are kept). FILE.lock keeps a second run off FILE (a lock
+                  left by a run that is gone is taken over)
+  --repair        with --resume: move unreadable lines of FILE to FILE.rejected and carry on
   --json          one JSON object per image (caption, tokens with exit layers, timings)
   --stream        print tokens as they are decided, each with its exit layer
   --beams N       beam search with N beams (default 1: greedy; at most ${MAX_BEAMS})
@@ -35,7 +39,11 @@ function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L:
   // The end token costs layers like any token and counts in the mean exit layer, so it is shown:
   // `exitLayers` holds one layer per token, `endExitLayer` the end token's.
   if (json) {
-    io.stdout(JSON.stringify({ image, ...r, exitLayers: r.tokens.map((t) => t.exitLayer) }) + "\n");
+    // `caption` as in the HTTP API and the --out lines; `text` is its deprecated old name.
+    const { text, ...rest } = r;
+    const exitLayers = r.tokens.map((t) => t.exitLayer);
+    io.stdout(JSON.stringify({ image, caption: text, ...rest, exitLayers, text }) + "
+");
     return;
   }
   const end = r.endExitLayer === null ? [] : [{ text: "(end)", exitLayer: r.endExitLayer }];
@@ -48,6 +56,17 @@ function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L:
       ) +
       `mean exit layer ${r.meanExitLayer.toFixed(2)} of ${L} (end token included), ${r.timings.totalMs.toFixed(1)} ms\n`,
   );
+}
+
+/** The paths without repeats of the same file (compared by real path; missing ones as given). */
+function uniqueByRealPath(paths: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((path) => {
+    const key = realImagePath(path) ?? path;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** An argument as a POSIX shell reads it back. */
@@ -72,6 +91,7 @@ export const captionCommand: Command = {
         model: { type: "string" },
         out: { type: "string" },
         resume: { type: "boolean" },
+        repair: { type: "boolean" },
       },
       usage,
     );
@@ -91,10 +111,29 @@ export const captionCommand: Command = {
         maxTokens: numberOption(values["max-tokens"], "--max-tokens", 0, 1),
       }),
     };
+    if (values.repair === true && values.resume !== true)
+      throw new UsageError("--repair goes with --out FILE --resume");
+    const walked = expandImagePaths(positionals, {
+      onSkipped: (line) => io.stderr(`beem caption: ${line}\n`),
+    });
     const results =
-      values.out === undefined ? undefined : openResults(values.out, values.resume === true);
-    const all = expandImagePaths(positionals);
-    const images = results === undefined ? all : all.filter((image) => !results.done.has(image));
+      values.out === undefined
+        ? undefined
+        : openResults(values.out, {
+            resume: values.resume === true,
+            repair: values.repair === true,
+          });
+    if (results?.tookOverFrom !== undefined)
+      io.stderr(
+        `beem caption: took over the lock of ${values.out} left by process ${results.tookOverFrom}, which is no longer running\n`,
+      );
+    if (results !== undefined && results.repaired > 0)
+      io.stderr(
+        `beem caption: moved ${results.repaired} unreadable lines from ${values.out} to ${results.rejected}\n`,
+      );
+    // With --out, each image once however it was named (relative, absolute, through a link).
+    const all = results === undefined ? walked : uniqueByRealPath(walked);
+    const images = results === undefined ? all : all.filter((image) => !results.has(image));
     const captioner = await Captioner.load(values.model ?? defaultCaptionModel());
     const policy = await captioner.policyFor(options);
     const model = captioner.model.manifest.id;
@@ -114,6 +153,9 @@ export const captionCommand: Command = {
     for (const [signal, handler] of handlers) process.on(signal, handler);
     let done = 0;
     const failed: string[] = [];
+    const counted = () =>
+      `${done - failed.length} images captioned` +
+      (failed.length > 0 ? `, ${failed.length} failed` : "");
     const report = (image: string, error: BeemError) => {
       failed.push(image);
       io.stderr(`beem caption: ${image}: error [${error.code}]: ${error.message}\n`);
@@ -190,21 +232,25 @@ export const captionCommand: Command = {
       const again = argv.includes("--resume") ? argv : [...argv, "--resume"];
       throw new BeemError(
         "INTERRUPTED",
-        `stopped by ${interrupted} after ${done} of ${images.length} images` +
+        `stopped by ${interrupted} after ${done} of ${images.length} images (${counted()})` +
           (images.length < all.length
             ? ` (${all.length - images.length} were already there)`
             : "") +
           `; ${values.out} holds every finished one. To continue:\n  pnpm beem caption ${again.map(shellQuote).join(" ")}`,
       );
     }
-    if (results !== undefined)
+    if (results !== undefined) {
       io.stderr(
-        `beem caption: ${images.length - failed.length} images captioned` +
-          (failed.length > 0 ? `, ${failed.length} failed` : "") +
-          ` into ${values.out}` +
+        `beem caption: ${counted()} into ${values.out}` +
           (images.length < all.length ? ` (${all.length - images.length} already there)` : "") +
           "\n",
       );
+      if (results.gone.length > 0)
+        io.stderr(
+          `beem caption: ${values.out} has ${results.gone.length} lines for images no longer there ` +
+            `(kept): ${results.gone.slice(0, 5).join(", ")}${results.gone.length > 5 ? ", ..." : ""}\n`,
+        );
+    }
     if (failed.length > 0) {
       throw new BeemError(
         "IMAGES_FAILED",

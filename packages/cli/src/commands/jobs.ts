@@ -1,4 +1,3 @@
-import { createWriteStream } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { BeemError } from "@beem-ts/core";
@@ -21,13 +20,16 @@ import { errorRecord, resultRecord } from "../results-file.js";
 import { watchRedis } from "../redis-watch.js";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
+import { checkNotSpecial, openOutput, stripBom } from "../files.js";
 
 const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME [options]
   Captions a collection through a BullMQ queue on Redis that workers on many machines consume.
-  beem jobs add --redis URL --queue NAME PATHS... | --list FILE [--root DIR]
+  beem jobs add --redis URL --queue NAME PATHS... | --list FILE [--root DIR] [--force]
       queue images (folders walked); --list: one path per line, relative to a root every
       worker sees (--root, default the list's folder; workers resolve them with their --root);
-      a listed path leading outside the root is refused and nothing is queued
+      a listed path leading outside the root is refused and nothing is queued. Files with the
+      same bytes are captioned once and each path gets its line; images already captioned (or
+      failed) on this queue are not captioned again unless --force is given
   beem jobs work --redis URL --queue NAME [--concurrency 8] [--threads 1] [--root DIR] [policy options] [--model DIR]
                  [--max-disconnect-seconds S] [--heartbeat FILE]
       caption queued images until stopped (SIGTERM: the jobs in hand finish, no new one is
@@ -38,72 +40,137 @@ const usage = `Usage: beem jobs add|work|status|results --redis URL --queue NAME
       --heartbeat FILE: rewritten every 2 s while connected to Redis (a supervisor restarts
       the worker when its modification time grows old)
   beem jobs status --redis URL --queue NAME [--json]
-      waiting, active, done, failed, and images per second over the last minute
+      waiting, active, done, failed (images, by content), the paths added, and images per
+      second over the last minute
   beem jobs results --redis URL --queue NAME --out FILE.jsonl
-      every finished image once: its caption, or its error
+      one line per path added whose image is finished: its caption, or its error
 ${POLICY_USAGE}
   --lock-ms N     how long a worker's hold on a job lasts without renewal: a job of a worker that
                   died goes back to the queue after about this long (default 30000)`;
 
 const ATTEMPTS = 3;
 
+/** What `jobs add` did with each path it was given. */
+interface AddCounts {
+  /** Paths whose image was put on the queue (one job per distinct content). */
+  queued: number;
+  /** Paths with the same bytes as a path this add queued: captioned once, a line each. */
+  sameContent: number;
+  /** Paths whose image was on the queue already (waiting or in a worker's hands). */
+  alreadyQueued: number;
+  /** Paths whose image was captioned (or failed) already: not captioned again without --force. */
+  alreadyDone: number;
+  /** Paths given more than once (counted once). */
+  repeated: number;
+}
+
+function describeAdd(c: AddCounts, queueName: string): string {
+  const parts = [
+    c.sameContent > 0 &&
+      `${c.sameContent} with the same content as another (captioned once, a line each)`,
+    c.alreadyQueued > 0 && `${c.alreadyQueued} already queued`,
+    c.alreadyDone > 0 && `${c.alreadyDone} already done (--force captions them again)`,
+    c.repeated > 0 && `${c.repeated} given twice (counted once)`,
+  ].filter((p): p is string => typeof p === "string");
+  return (
+    `queued ${c.queued} images on ${queueName}` + (parts.length > 0 ? `; ${parts.join(", ")}` : "")
+  );
+}
+
+async function listedImages(list: string, listRoot: string | undefined) {
+  checkNotSpecial(list); // a missing list is reported below, as a list
+  let text: string;
+  try {
+    text = stripBom(await readFile(list, "utf8"));
+  } catch (cause) {
+    throw new BeemError(
+      "FILE_NOT_FOUND",
+      `${list}: cannot read the list (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  const images = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const root = resolve(listRoot ?? resolve(list, ".."));
+  // Every listed path must stay inside the root the workers resolve it against.
+  for (const image of images) insideRoot(root, image);
+  return { images, root };
+}
+
 async function add(
   io: CommandIo,
   queueName: string,
   url: string,
   paths: string[],
-  list?: string,
-  listRoot?: string,
+  options: { list?: string | undefined; root?: string | undefined; force: boolean },
 ) {
-  let images: string[];
+  let given: string[];
   let root = ".";
-  if (list !== undefined) {
+  if (options.list !== undefined) {
     if (paths.length > 0) throw new UsageError("Give paths or --list, not both");
-    let text: string;
-    try {
-      text = await readFile(list, "utf8");
-    } catch (cause) {
-      throw new BeemError(
-        "FILE_NOT_FOUND",
-        `${list}: cannot read the list (${(cause as Error).message})`,
-      );
-    }
-    images = text
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l !== "");
-    root = resolve(listRoot ?? resolve(list, ".."));
-    // Every listed path must stay inside the root the workers resolve it against.
-    for (const image of images) insideRoot(root, image);
+    ({ images: given, root } = await listedImages(options.list, options.root));
   } else {
     if (paths.length === 0) throw new UsageError(`Give images, folders or --list FILE\n${usage}`);
-    images = expandImagePaths(paths);
+    given = expandImagePaths(paths, { onSkipped: (line) => io.stderr(`beem jobs: ${line}\n`) });
   }
+  const images = [...new Set(given)];
+  const fileOf = (image: string) => (isAbsolute(image) ? image : join(root, image));
+  // A FIFO or a device would be read forever when hashed: refused before anything is queued.
+  for (const image of images) checkNotSpecial(fileOf(image));
+  const counts: AddCounts = {
+    queued: 0,
+    sameContent: 0,
+    alreadyQueued: 0,
+    alreadyDone: 0,
+    repeated: given.length - images.length,
+  };
   const redis = await connect(url);
   const queue = openQueue(queueName, redis);
+  const k = keys(queueName);
+  const queuedNow = new Set<string>(); // the jobs this add queued
   try {
-    // In chunks: each chunk's images are hashed a few at a time (never all in memory) and
-    // added in one bulk call, all of its jobs or none; a failure says exactly how far it got.
+    // In chunks: each chunk's images are hashed a few at a time (never all in memory), each
+    // path recorded with its job id, and the new jobs added in one bulk call, all of them or
+    // none; a failure says exactly how far it got.
     const CHUNK = 1000;
-    let added = 0;
     for (let start = 0; start < images.length; start += CHUNK) {
       const chunk = images.slice(start, start + CHUNK);
       const ids: string[] = [];
       for (let i = 0; i < chunk.length; i += 16)
         ids.push(
-          ...(await Promise.all(
-            chunk
-              .slice(i, i + 16)
-              .map((image) => imageKey(isAbsolute(image) ? image : join(root, image))),
-          )),
+          ...(await Promise.all(chunk.slice(i, i + 16).map((image) => imageKey(fileOf(image))))),
         );
+      const jobs: { image: string; id: string }[] = [];
       try {
+        const [captioned, states] = await Promise.all([
+          redis.hmget(k.results, ...ids),
+          Promise.all(ids.map((id) => queue.getJobState(id))),
+        ]);
+        for (const [i, image] of chunk.entries()) {
+          const id = ids[i]!;
+          const state = states[i]!;
+          const finished = captioned[i] !== null || state === "failed" || state === "completed";
+          if (finished && !options.force) counts.alreadyDone++;
+          else if (queuedNow.has(id)) counts.sameContent++;
+          else if (!finished && state !== "unknown") counts.alreadyQueued++;
+          else {
+            if (finished) {
+              await redis.hdel(k.results, id);
+              await queue.remove(id);
+            }
+            jobs.push({ image, id });
+            queuedNow.add(id);
+          }
+        }
+        await redis.hset(k.paths, Object.fromEntries(chunk.map((image, i) => [image, ids[i]!])));
         await queue.addBulk(
-          chunk.map((image, i) => ({
+          jobs.map(({ image, id }) => ({
             name: "caption",
             data: { image },
             opts: {
-              jobId: ids[i]!,
+              jobId: id,
               attempts: ATTEMPTS,
               backoff: { type: "exponential", delay: 1000 },
               removeOnComplete: true,
@@ -114,15 +181,15 @@ async function add(
       } catch (cause) {
         throw new BeemError(
           "WRITE_FAILED",
-          `queued the first ${added} of ${images.length} images` +
-            (added > 0 ? ` (through ${images[added - 1]})` : "") +
-            `, then Redis refused the next ${chunk.length}: ${(cause as Error).message}`,
+          `${describeAdd(counts, queueName)} (the first ${start} of ${images.length} paths` +
+            (start > 0 ? `, through ${images[start - 1]}` : "") +
+            `), then Redis refused the next ${chunk.length}: ${(cause as Error).message}`,
           { cause },
         );
       }
-      added += chunk.length;
+      counts.queued += jobs.length;
     }
-    io.stderr(`beem jobs: queued ${added} images on ${queueName}\n`);
+    io.stderr(`beem jobs: ${describeAdd(counts, queueName)}\n`);
   } finally {
     await queue.close();
     redis.disconnect();
@@ -294,8 +361,9 @@ async function status(io: CommandIo, queueName: string, url: string, json: boole
     );
     const k = keys(queueName);
     const now = Date.now();
-    const [done, lastMinute] = await Promise.all([
+    const [done, paths, lastMinute] = await Promise.all([
       redis.hlen(k.results),
+      redis.hlen(k.paths),
       redis.zcount(k.finished, now - 60_000, now),
     ]);
     const report = {
@@ -304,11 +372,13 @@ async function status(io: CommandIo, queueName: string, url: string, json: boole
       done,
       failed: counts.failed ?? 0,
       imagesPerSecond: lastMinute / 60,
+      /** Paths added (files with the same bytes are one job: waiting + active + done + failed). */
+      paths,
     };
     io.stdout(
       json
         ? JSON.stringify(report) + "\n"
-        : `waiting ${report.waiting}, active ${report.active}, done ${report.done}, failed ${report.failed}; ${report.imagesPerSecond.toFixed(2)} images/s over the last minute\n`,
+        : `waiting ${report.waiting}, active ${report.active}, done ${report.done}, failed ${report.failed} (${report.paths} paths); ${report.imagesPerSecond.toFixed(2)} images/s over the last minute\n`,
     );
   } finally {
     await queue.close();
@@ -316,46 +386,80 @@ async function status(io: CommandIo, queueName: string, url: string, json: boole
   }
 }
 
+/** A stored result as the line of one of the paths that share it. */
+function pathRecord(stored: string, image: string): Record<string, unknown> {
+  const record = JSON.parse(stored) as Record<string, unknown>;
+  // Results stored by 0.1 workers have the caption under `text` only.
+  return { ...record, image, caption: record.caption ?? record.text };
+}
+
+/** The failed jobs' reasons, by job id. */
+async function failures(queue: ReturnType<typeof openQueue>) {
+  const reasons = new Map<string, { code: string; message: string }>();
+  for (let start = 0; ; start += 500) {
+    const failed = await queue.getFailed(start, start + 499);
+    if (failed.length === 0) break;
+    for (const job of failed) {
+      let error: { code: string; message: string };
+      try {
+        error = JSON.parse(job.failedReason) as typeof error;
+      } catch {
+        error = { code: "INTERNAL", message: job.failedReason };
+      }
+      reasons.set(job.id!, error);
+    }
+  }
+  return reasons;
+}
+
 async function results(io: CommandIo, queueName: string, url: string, out: string | undefined) {
   if (out === undefined) throw new UsageError("Give --out FILE.jsonl");
-  const redis = await connect(url);
-  const queue = openQueue(queueName, redis);
-  const file = createWriteStream(out);
-  const write = (line: string) =>
-    new Promise<void>((ok) => (file.write(line + "\n") ? ok() : file.once("drain", ok)));
+  // The file is opened (and a folder, a missing folder or a read-only one refused) before
+  // anything is read from Redis, and written whole: a temporary file renamed into place.
+  const output = await openOutput(out);
   let captions = 0;
-  let failures = 0;
+  let failed = 0;
+  let pending = 0;
   try {
-    const k = keys(queueName);
-    let cursor = "0";
-    do {
-      const [next, entries] = await redis.hscan(k.results, cursor, "COUNT", 500);
-      cursor = next;
-      for (let i = 1; i < entries.length; i += 2) {
-        await write(entries[i]!);
-        captions++;
-      }
-    } while (cursor !== "0");
-    for (let start = 0; ; start += 500) {
-      const failed = await queue.getFailed(start, start + 499);
-      if (failed.length === 0) break;
-      for (const job of failed) {
-        let error: { code: string; message: string };
-        try {
-          error = JSON.parse(job.failedReason) as typeof error;
-        } catch {
-          error = { code: "INTERNAL", message: job.failedReason };
+    const redis = await connect(url);
+    const queue = openQueue(queueName, redis);
+    try {
+      const k = keys(queueName);
+      const reasons = await failures(queue);
+      // One line per path added: the result of its content's job (shared by identical files).
+      let cursor = "0";
+      do {
+        const [next, entries] = await redis.hscan(k.paths, cursor, "COUNT", 500);
+        cursor = next;
+        const paths = entries.filter((_, i) => i % 2 === 0);
+        const ids = entries.filter((_, i) => i % 2 === 1);
+        if (ids.length === 0) continue;
+        const records = await redis.hmget(k.results, ...ids);
+        for (const [i, image] of paths.entries()) {
+          const record = records[i];
+          const error = reasons.get(ids[i]!);
+          if (record !== null && record !== undefined) {
+            await output.write(JSON.stringify(pathRecord(record, image)));
+            captions++;
+          } else if (error !== undefined) {
+            await output.write(JSON.stringify(errorRecord(image, error)));
+            failed++;
+          } else pending++;
         }
-        await write(JSON.stringify(errorRecord(job.data.image, error)));
-        failures++;
-      }
+      } while (cursor !== "0");
+    } finally {
+      await queue.close();
+      redis.disconnect();
     }
+    await output.commit();
   } finally {
-    await new Promise<void>((ok) => file.end(ok));
-    await queue.close();
-    redis.disconnect();
+    await output.discard();
   }
-  io.stderr(`beem jobs: ${captions} captions and ${failures} failures written to ${out}\n`);
+  io.stderr(
+    `beem jobs: ${captions} captions and ${failed} failures written to ${out}` +
+      (pending > 0 ? ` (${pending} images not finished yet)` : "") +
+      "\n",
+  );
 }
 
 export const jobsCommand: Command = {
@@ -379,6 +483,7 @@ export const jobsCommand: Command = {
         model: { type: "string" },
         out: { type: "string" },
         json: { type: "boolean" },
+        force: { type: "boolean" },
       },
       usage,
     );
@@ -388,7 +493,11 @@ export const jobsCommand: Command = {
     if (url === undefined) throw new UsageError(`Give --redis URL\n${usage}`);
     switch (action) {
       case "add":
-        return add(io, name, url, rest, values.list, values.root);
+        return add(io, name, url, rest, {
+          list: values.list,
+          root: values.root,
+          force: values.force === true,
+        });
       case "work":
         return work(io, name, url, values);
       case "status":

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { BeemError } from "@beem-ts/core";
 import { scoreCaptions, type ScoreInput } from "@beem-ts/caption";
 import { parse, required } from "../args.js";
+import { checkRegularFile, stripBom } from "../files.js";
 import { textTable } from "../format.js";
 import type { Command } from "../command.js";
 
@@ -19,8 +20,10 @@ export const scoreCommand: Command = {
     const path = required(values.input, "--input", usage);
     let input: unknown;
     try {
-      input = JSON.parse(await readFile(path, "utf8"));
+      checkRegularFile(path);
+      input = JSON.parse(stripBom(await readFile(path, "utf8")));
     } catch (cause) {
+      if (cause instanceof BeemError) throw cause;
       throw new BeemError(
         "INVALID_INPUT",
         `${path}: cannot read a JSON object (${(cause as Error).message})`,
