@@ -42,8 +42,7 @@ function print(io: CommandIo, image: string, r: CaptionResult, json: boolean, L:
     // `caption` as in the HTTP API and the --out lines; `text` is its deprecated old name.
     const { text, ...rest } = r;
     const exitLayers = r.tokens.map((t) => t.exitLayer);
-    io.stdout(JSON.stringify({ image, caption: text, ...rest, exitLayers, text }) + "
-");
+    io.stdout(JSON.stringify({ image, caption: text, ...rest, exitLayers, text }) + "\n");
     return;
   }
   const end = r.endExitLayer === null ? [] : [{ text: "(end)", exitLayer: r.endExitLayer }];
