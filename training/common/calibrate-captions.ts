@@ -7,7 +7,7 @@
 // keeps the costs already in the manifest (measured on a quiet machine) instead of measuring again.
 // Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01] [--keep-costs]
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   ExitTableBuilder,
@@ -104,7 +104,11 @@ async function measureCosts() {
 }
 
 const captioner = await Captioner.load(dir);
-const samples = await captioner.exitLog(images);
+// Groups by file name, not the path on this machine (the log is committed with the bundle).
+const samples = (await captioner.exitLog(images)).map((s) => ({
+  ...s,
+  group: s.group === undefined ? undefined : basename(s.group),
+}));
 await captioner.dispose();
 writeFileSync(
   join(dir, "calibration-exits.jsonl"),
