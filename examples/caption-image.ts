@@ -13,7 +13,9 @@ try {
   const early = await captioner.caption(image, { rule: "beem-a", lambda });
   const full = await captioner.caption(image, { full: true });
   console.log(`lambda ${lambda}: ${early.text}`);
-  console.log(early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" "));
+  // The end token costs layers too: shown, and counted in the mean exit layer.
+  const end = early.endExitLayer === null ? "" : ` (end)[${early.endExitLayer}]`;
+  console.log(early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ") + end);
   console.log(`mean exit layer ${early.meanExitLayer.toFixed(2)} of ${captioner.numExits}`);
   console.log(`full depth: ${full.text}`);
 } finally {

@@ -32,13 +32,21 @@ describe("examples", () => {
       // are checked in packages/caption/test/photo-captioner.test.ts).
       expect(r.out).toMatch(/^examples\/images\/pets\.jpg$/m);
       const early =
-        /^early exit: "(.+)"\n {2}((?:\S+\[[1-6]\] ?)+)\n {2}mean exit layer ([\d.]+) of 6, [\d.]+ ms$/m.exec(
+        /^early exit: "(.+)"\n {2}((?:\S+\[[1-6]\] ?)+?)(?: \(end\)\[([1-6])\])?\n {2}mean exit layer ([\d.]+) of 6, [\d.]+ ms$/m.exec(
           r.out,
         );
       expect(early, r.out).not.toBeNull();
       expect(early![1]).toMatch(/\bdogs?\b/);
       const words = early![2]!.trim().split(" ");
       expect(words.map((w) => w.replace(/\[\d\]$/, "")).join(" ")).toBe(early![1]);
+      // The mean counts the end token, which is shown with its layer (a caption that reaches
+      // the length limit has none).
+      const layers = [
+        ...words.map((w) => Number(/\[(\d)\]$/.exec(w)![1])),
+        ...(early![3] ? [Number(early![3])] : []),
+      ];
+      const mean = layers.reduce((a, b) => a + b, 0) / layers.length;
+      expect(Number(early![4])).toBeCloseTo(mean, 2);
       expect(r.out).toMatch(/^full depth \(one fused graph\): ".*\bdogs?\b.*" \([\d.]+ ms\)$/m);
     },
   );
@@ -57,7 +65,7 @@ describe("examples", () => {
     const r = await run("caption-image.ts", [resolve(here, "images/pets.jpg"), "0.05"]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(
-      /^lambda 0\.05: .*\bdogs?\b.*\n(\S+\[[1-6]\] ?)+\nmean exit layer [\d.]+ of 6\nfull depth: .*\bdogs?\b.*\n/m,
+      /^lambda 0\.05: .*\bdogs?\b.*\n(\S+\[[1-6]\] ?)+( \(end\)\[[1-6]\])?\nmean exit layer [\d.]+ of 6\nfull depth: .*\bdogs?\b.*\n/m,
     );
   });
 

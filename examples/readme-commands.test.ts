@@ -37,6 +37,11 @@ const NOT_RUN: { command: RegExp; why: string; readmeSays: RegExp }[] = [
     readmeSays: /The evaluations make their scenes on the fly \(minutes on 2 cores\)/,
   },
   {
+    command: /^pnpm beem caption-(eval|sweep) --data \.\.\/shared\/data\/captions\//,
+    why: "Flickr8k is not shipped (research use), and these run for minutes",
+    readmeSays: /On real photos the evaluations need Flickr8k, which is not shipped/,
+  },
+  {
     command: /^pnpm beem caption (photo\.jpg|~\/photos)/,
     why: "the user's own images",
     readmeSays: /Your own images, as a batch,\s+and a whole folder of them/,

@@ -24,7 +24,9 @@ if (!existsSync(resolve(model, "manifest.json"))) {
     const L = captioner.numExits;
     console.log(`${relative(root, image)}\n`);
     console.log(`early exit: "${early.text}"`);
-    console.log(`  ${early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ")}`);
+    // The end token costs layers too, so it is shown and counted in the mean.
+    const end = early.endExitLayer === null ? "" : ` (end)[${early.endExitLayer}]`;
+    console.log(`  ${early.tokens.map((t) => `${t.text}[${t.exitLayer}]`).join(" ")}${end}`);
     console.log(
       `  mean exit layer ${early.meanExitLayer.toFixed(2)} of ${L}, ${early.timings.totalMs.toFixed(1)} ms`,
     );

@@ -7,10 +7,10 @@ import { compile } from "vega-lite";
 import { describe, expect, it } from "vitest";
 import { qualityDomain, renderSvg, tradeOffSpec, type TradeOffChart } from "../src/plot.js";
 
-// The committed sweep of docs/: its two full-depth references share a quality, and patience at
+// The committed scene sweep of docs/: its two full-depth references share a quality, and patience at
 // lambda 0.5 lies far below every other point.
 const sweep = JSON.parse(
-  readFileSync(resolve(import.meta.dirname, "../../../docs/caption-sweep.json"), "utf8"),
+  readFileSync(resolve(import.meta.dirname, "../../../docs/scene-caption-sweep.json"), "utf8"),
 ) as { rows: { rule: string; lambda: number | ""; ciderD: number; measuredSpeedup: number }[] };
 const point = (r: (typeof sweep.rows)[number]) => ({
   series: r.rule,
