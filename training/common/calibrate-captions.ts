@@ -55,7 +55,7 @@ if (values["keep-costs"]) {
   if (manifest.costs === undefined)
     throw new Error(`${manifestPath} has no costs to keep: run without --keep-costs`);
 } else {
-  manifest.costs = await measureCosts();
+  manifest.costs = await measureCosts(dir);
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
 }
 console.log(
@@ -66,8 +66,8 @@ console.log(
  * Full-depth greedy steps on 30 images, each layer's step timed; the fixed part is the image
  * work (decode, encoder) and the token embedding, per generated token.
  */
-async function measureCosts() {
-  const model = await CaptionModel.load(dir);
+async function measureCosts(bundle: string) {
+  const model = await CaptionModel.load(bundle);
   const L = model.numExits;
   const layerMs = new Array<number>(L).fill(0);
   let fixedMs = 0;
@@ -105,10 +105,9 @@ async function measureCosts() {
 
 const captioner = await Captioner.load(dir);
 // Groups by file name, not the path on this machine (the log is committed with the bundle).
-const samples = (await captioner.exitLog(images)).map((s) => ({
-  ...s,
-  group: s.group === undefined ? undefined : basename(s.group),
-}));
+const samples = (await captioner.exitLog(images)).map((s) =>
+  s.group === undefined ? s : { ...s, group: basename(s.group) },
+);
 await captioner.dispose();
 writeFileSync(
   join(dir, "calibration-exits.jsonl"),
