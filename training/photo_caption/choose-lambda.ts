@@ -17,7 +17,10 @@ const { positionals, values } = parseArgs({
   options: {
     data: { type: "string" },
     keep: { type: "string", default: "0.98" },
-    lambdas: { type: "string", default: "0,0.002,0.005,0.01,0.02,0.03,0.05,0.08,0.12,0.2,0.3,0.4,0.5,0.7,1" },
+    lambdas: {
+      type: "string",
+      default: "0,0.002,0.005,0.01,0.02,0.03,0.05,0.08,0.12,0.2,0.3,0.4,0.5,0.7,1",
+    },
   },
 });
 const dir = positionals[0];
