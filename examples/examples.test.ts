@@ -32,7 +32,7 @@ describe("examples", () => {
       // are checked in packages/caption/test/photo-captioner.test.ts).
       expect(r.out).toMatch(/^examples\/images\/pets\.jpg$/m);
       const early =
-        /^early exit: "(.+)"\n {2}((?:\S+\[[1-6]\] ?)+?)(?: \(end\)\[([1-6])\])?\n {2}mean exit layer ([\d.]+) of 6, [\d.]+ ms$/m.exec(
+        /^early exit: "(.+)"\n {2}((?:(?!\(end\))\S+\[[1-6]\] ?)+?)(?: ?\(end\)\[([1-6])\])?\n {2}mean exit layer ([\d.]+) of 6, [\d.]+ ms$/m.exec(
           r.out,
         );
       expect(early, r.out).not.toBeNull();
