@@ -43,15 +43,7 @@ export function symlinkLoop(path: string, cause?: unknown): BeemError<"SYMLINK_L
  * one would fail with EISDIR or wait forever).
  */
 export function checkRegularFile(path: string): void {
-  let stat: Stats;
-  try {
-    stat = statSync(path);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "ELOOP") throw symlinkLoop(path, cause);
-    throw cannotRead(path, cause);
-  }
-  if (!stat.isFile())
-    throw new BeemError("NOT_A_FILE", `${path}: not a regular file (${kindOf(stat)})`);
+  checkFile(path, { missing: "refuse" });
 }
 
 /**
@@ -59,12 +51,17 @@ export function checkRegularFile(path: string): void {
  * loop (SYMLINK_LOOP); a missing path passes (whoever reads it reports it in its place).
  */
 export function checkNotSpecial(path: string): void {
+  checkFile(path, { missing: "pass" });
+}
+
+function checkFile(path: string, options: { missing: "refuse" | "pass" }): void {
   let stat: Stats;
   try {
     stat = statSync(path);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "ELOOP") throw symlinkLoop(path, cause);
-    return;
+    if (options.missing === "pass") return;
+    throw cannotRead(path, cause);
   }
   if (!stat.isFile())
     throw new BeemError("NOT_A_FILE", `${path}: not a regular file (${kindOf(stat)})`);
