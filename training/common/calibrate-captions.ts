@@ -5,7 +5,11 @@
 // scenes, never trained or reported on). Each log line carries its image as "group", so that
 // risk control (beem calibrate --max-loss) counts images, not tokens, as samples. --keep-costs
 // keeps the costs already in the manifest (measured on a quiet machine) instead of measuring again.
-// Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes 300] [--lambda 0.01] [--keep-costs]
+// --variants N (with --images) logs the first N of the photo captioner's augmented variants of
+// each image (training/photo_caption/variants.ts: the photo, mirrored, cropped), grouped with
+// their photo; default 1, the photo alone.
+// Usage: tsx calibrate-captions.ts BUNDLE_DIR [--images FILE [--variants 1] | --scenes 300]
+//   [--lambda 0.01] [--keep-costs]
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +29,7 @@ import {
   stepLayer,
 } from "@beem-ts/caption";
 import { generateScenes, renderScene } from "@beem-ts/scenes";
+import { VARIANTS, variantImage } from "../photo_caption/variants.js";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -33,12 +38,18 @@ const { positionals, values } = parseArgs({
     images: { type: "string" },
     lambda: { type: "string", default: "0.01" },
     "keep-costs": { type: "boolean", default: false },
+    variants: { type: "string", default: "1" },
   },
 });
 const dir = positionals[0];
 if (dir === undefined)
   throw new Error(
-    "Usage: calibrate-captions.ts BUNDLE_DIR [--images FILE | --scenes N] [--lambda X] [--keep-costs]",
+    "Usage: calibrate-captions.ts BUNDLE_DIR [--images FILE [--variants N] | --scenes N] [--lambda X] [--keep-costs]",
+  );
+const variants = Number(values.variants);
+if (!(Number.isInteger(variants) && variants >= 1 && variants <= VARIANTS.length))
+  throw new Error(
+    `Expected --variants to be an integer in [1, ${VARIANTS.length}] but received ${values.variants}`,
   );
 const images: (Buffer | string)[] =
   values.images === undefined
@@ -47,7 +58,9 @@ const images: (Buffer | string)[] =
         .split("\n")
         .filter((line) => line.trim() !== "");
 const source =
-  values.images === undefined ? `${images.length} calibration scenes` : `${images.length} images`;
+  values.images === undefined
+    ? `${images.length} calibration scenes`
+    : `${images.length} images${variants > 1 ? ` in ${variants} variants each` : ""}`;
 
 const manifestPath = join(dir, "manifest.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
@@ -103,11 +116,22 @@ async function measureCosts(bundle: string) {
   };
 }
 
+// Each image with its group: the file name, not the path on this machine (the log is committed
+// with the bundle); an image's variants share its group.
+const inputs: { image: Buffer | string; group: string }[] = [];
+for (const [k, image] of images.entries()) {
+  if (typeof image !== "string") inputs.push({ image, group: `image-${k + 1}` });
+  else if (variants === 1) inputs.push({ image, group: basename(image) });
+  else
+    for (const variant of VARIANTS.slice(0, variants)) {
+      const picture = await variantImage(image, basename(image), variant);
+      inputs.push({ image: await picture.png().toBuffer(), group: basename(image) });
+    }
+}
 const captioner = await Captioner.load(dir);
-// Groups by file name, not the path on this machine (the log is committed with the bundle).
-const samples = (await captioner.exitLog(images)).map((s) =>
-  s.group === undefined ? s : { ...s, group: basename(s.group) },
-);
+const samples = [];
+for (const { image, group } of inputs)
+  for (const sample of await captioner.exitLog([image])) samples.push({ ...sample, group });
 await captioner.dispose();
 writeFileSync(
   join(dir, "calibration-exits.jsonl"),

@@ -27,11 +27,10 @@ import {
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import ort from "onnxruntime-node";
-import sharp, { type Metadata } from "sharp";
 import { imageToPixels, metricTokens, type CaptionManifest } from "@beem-ts/caption";
 import { buildPhotoTokenizer } from "./photo-tokenizer.js";
 import { cellMajorFloat16 } from "./float16.js";
-import { PHOTO_IMAGE_SPEC, VARIANTS, variantCrop, type Variant } from "./variants.js";
+import { PHOTO_IMAGE_SPEC, VARIANTS, variantImage, type Variant } from "./variants.js";
 
 /** Photos per run of the feature graph. */
 const BATCH = 16;
@@ -190,11 +189,7 @@ console.log(`${vocab.length} tokens -> ${out}`);
 
 /** A crop and/or flip of the photo, resized as the runtime resizes: S x S x 3 RGB bytes. */
 async function augmented(path: string, name: string, variant: Variant): Promise<Buffer> {
-  const { width, height } = orient(await sharp(path).metadata());
-  let image = sharp(path).rotate().flatten({ background: "#ffffff" });
-  const crop = variantCrop(name, variant, width, height);
-  if (crop !== undefined) image = image.extract(crop);
-  if (variant.flip) image = image.flop();
+  const image = await variantImage(path, name, variant);
   return image.resize(size, size, { fit: "fill", kernel: "linear" }).removeAlpha().raw().toBuffer();
 }
 
@@ -206,10 +201,4 @@ function normalise(raw: Buffer, s: CaptionManifest["image"]): Float32Array {
     for (let c = 0; c < 3; c++)
       out[c * plane + i] = (raw[i * 3 + c]! / 255 - s.mean[c]!) / s.std[c]!;
   return out;
-}
-
-/** Width and height after EXIF orientation. */
-function orient(m: Metadata): { width: number; height: number } {
-  const turned = (m.orientation ?? 1) >= 5;
-  return turned ? { width: m.height!, height: m.width! } : { width: m.width!, height: m.height! };
 }

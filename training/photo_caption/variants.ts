@@ -1,4 +1,5 @@
 // The photo captioner's preprocessing and the augmented variants its features are cached for.
+import sharp, { type Metadata, type Sharp } from "sharp";
 import type { CaptionManifest } from "@beem-ts/caption";
 
 /**
@@ -64,4 +65,23 @@ export function variantCrop(
     width: w,
     height: h,
   };
+}
+
+/**
+ * Variant `variant` of the photo at `path` (named `name`, which seeds its crop), before any
+ * resize: EXIF-oriented, flattened on white, cropped and/or mirrored.
+ */
+export async function variantImage(path: string, name: string, variant: Variant): Promise<Sharp> {
+  const { width, height } = orient(await sharp(path).metadata());
+  let image = sharp(path).rotate().flatten({ background: "#ffffff" });
+  const crop = variantCrop(name, variant, width, height);
+  if (crop !== undefined) image = image.extract(crop);
+  if (variant.flip) image = image.flop();
+  return image;
+}
+
+/** Width and height after EXIF orientation. */
+function orient(m: Metadata): { width: number; height: number } {
+  const turned = (m.orientation ?? 1) >= 5;
+  return turned ? { width: m.height!, height: m.width! } : { width: m.width!, height: m.height! };
 }
