@@ -140,6 +140,8 @@ def main():
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--smoothing", type=float, default=0.1)
     p.add_argument("--distill", type=float, default=0.5, help="weight of the early exits' distillation")
+    p.add_argument("--exit-weights", choices=["depth", "uniform"], default="depth",
+                   help="weights of the exits' cross-entropies: depth, exit i weighs i / sum(1..L); uniform, 1 / L")
     p.add_argument("--pretrain-batch", type=int, default=96, help="sentences per language-model step")
     p.add_argument("--photos-per-batch", type=int, default=16, help="photos (x5 captions) per step")
     p.add_argument("--seed", type=int, default=0)
@@ -172,7 +174,8 @@ def main():
 
     torch.manual_seed(args.seed)
     model = photo_captioner(cfg).to(device)
-    weights = exit_loss_weights(cfg.layers).to(device)
+    weights = exit_loss_weights(cfg.layers) if args.exit_weights == "depth" else torch.full((cfg.layers,), 1 / cfg.layers)
+    weights = weights.to(device)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
     state = {"phase": "pretrain", "epoch": 0, "step": 0, "elapsed": 0.0, "history": [], "best": None,
