@@ -144,21 +144,23 @@ export function openResults(path: string, options: OpenResultsOptions = {}): Res
   try {
     let lines: Lines = { images: [], bad: [] };
     if (stat !== undefined) {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(path, "utf8");
+        bytes = readFileSync(path);
       } catch (cause) {
         const why = (cause as Error).message;
         throw new JobsError("FILE_NOT_FOUND", `${path}: cannot read (${why})`, { cause });
       }
-      if (options.resume !== true && text.length > 0)
+      if (options.resume !== true && bytes.length > 0)
         throw new JobsError(
           "RESULTS_EXIST",
           `${path} already holds results: give ${names.resume} to carry on with it, or another ${names.file}`,
         );
-      const end = text.lastIndexOf("\n") + 1;
-      if (end < text.length) truncateSync(path, end);
-      text = text.slice(0, end);
+      // The cut is at a byte offset: a character offset into the decoded text would cut
+      // further back than the last newline as soon as a line holds a non-ASCII character.
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      if (end < bytes.length) truncateSync(path, end);
+      const text = bytes.subarray(0, end).toString("utf8");
       lines = readLines(text);
       const first = lines.bad[0];
       if (first !== undefined && options.repair !== true)
