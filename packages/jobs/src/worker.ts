@@ -4,7 +4,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import sharp from "sharp";
-import { BeemError, type Policy } from "@beem-ts/core";
+import { BeemError, checkFiniteNumber, checkInteger, type Policy } from "@beem-ts/core";
 import { Captioner, type CaptionOptions, type CaptionResult } from "@beem-ts/caption";
 import { checkQueueName, connect, insideRoot, keys, type ImageJob } from "./queue.js";
 import type { RedisOptions } from "./queue.js";
@@ -24,13 +24,19 @@ export interface CaptionWorkerOptions {
   readonly captioner: Captioner | string;
   /** The exit policy and decoding: `{ rule, lambda }`, `{ full: true }`, beams... Default `{}`. */
   readonly caption?: CaptionOptions;
-  /** Jobs held at once, captioned as one batch (1-64). Default 8. */
+  /** Jobs held at once, captioned as one batch (an integer in 1-64). Default 8. */
   readonly concurrency?: number;
-  /** Cores the worker uses: encoder threads and sharp's (process-wide) concurrency. Default: theirs. */
+  /**
+   * Cores the worker uses (1-64): encoder threads and sharp's (process-wide) concurrency.
+   * Default: onnxruntime's and sharp's own defaults (one worker per core: give 1).
+   */
   readonly threads?: number;
   /** What relative paths on the queue are relative to. Default ".". */
   readonly root?: string;
-  /** How long a hold on a job lasts without renewal (a dead worker's jobs return after it). Default 30000. */
+  /**
+   * How long a hold on a job lasts without renewal, in ms (>= 1000): a dead worker's jobs go
+   * back to the queue after about this long. Default 30000.
+   */
   readonly lockMs?: number;
   /** Close (with REDIS_UNAVAILABLE) once Redis has been unreachable this long. Default: never. */
   readonly maxDisconnectSeconds?: number;
@@ -56,10 +62,18 @@ export interface CaptionWorker {
 // Connection errors are reported once per state change by the watch, not per retry.
 const CONNECTION_ERROR = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|Connection is closed/;
 
-/** Connects, loads the captioner (if given a path) and starts taking jobs. */
+/**
+ * Checks the options (INVALID_ARGUMENT), connects, loads the captioner (if given a path) and
+ * starts taking jobs.
+ */
 export async function createCaptionWorker(options: CaptionWorkerOptions): Promise<CaptionWorker> {
   const queueName = checkQueueName(options.queue);
-  const { concurrency = 8, lockMs = 30_000, threads } = options;
+  const concurrency = checkInteger("concurrency", options.concurrency ?? 8, 1, 64);
+  const lockMs = checkInteger("lockMs", options.lockMs ?? 30_000, 1000);
+  const threads =
+    options.threads === undefined ? undefined : checkInteger("threads", options.threads, 1, 64);
+  if (options.maxDisconnectSeconds !== undefined)
+    checkFiniteNumber("maxDisconnectSeconds", options.maxDisconnectSeconds, 0);
   const log = options.log ?? (() => undefined);
   const root = resolve(options.root ?? ".");
   const choice = options.caption ?? {};
