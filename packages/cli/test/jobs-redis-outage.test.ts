@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startRedis, type LocalRedis } from "../bench/local-redis.js";
+import { startRedis, type LocalRedis } from "../../jobs/test/local-redis.js";
 import { beem, scratchDir } from "./run-beem.js";
 
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");

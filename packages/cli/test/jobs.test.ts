@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startRedis, type LocalRedis } from "../bench/local-redis.js";
+import { freePort, startRedis, type LocalRedis } from "../../jobs/test/local-redis.js";
 import { beem, scratchDir } from "./run-beem.js";
 
 const BIN = resolve(import.meta.dirname, "../bin/beem.js");

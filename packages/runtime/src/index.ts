@@ -18,3 +18,13 @@ export {
   type BundleCalibration,
   type BundleCalibrationSource,
 } from "./bundle-calibration.js";
+export {
+  cannotRead,
+  checkNotSpecial,
+  checkRegularFile,
+  kindOf,
+  statIfExists,
+  stripBom,
+  symlinkLoop,
+} from "./input-files.js";
+export { readExitLog, readPolicy } from "./exit-log-file.js";

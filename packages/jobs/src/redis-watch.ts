@@ -3,7 +3,7 @@
 // watch (its modification time advances while the connection is up).
 import { writeFile } from "node:fs/promises";
 import type { Redis } from "ioredis";
-import { BeemError } from "@beem-ts/core";
+import { JobsError } from "./errors.js";
 
 export interface RedisWatchOptions {
   /** Where state changes are reported (one line each). */
@@ -26,7 +26,7 @@ export function watchRedis(redis: Redis, options: RedisWatchOptions): RedisWatch
   let connected = redis.status === "ready";
   let lostAt = 0;
   let giveUp: NodeJS.Timeout | undefined;
-  let fail: (error: BeemError<"REDIS_UNAVAILABLE">) => void = () => undefined;
+  let fail: (error: JobsError<"REDIS_UNAVAILABLE">) => void = () => undefined;
   const lost = new Promise<never>((_, reject) => (fail = reject));
   lost.catch(() => undefined); // the caller races it
   const max = options.maxDisconnectSeconds;
@@ -42,7 +42,7 @@ export function watchRedis(redis: Redis, options: RedisWatchOptions): RedisWatch
       giveUp = setTimeout(
         () =>
           fail(
-            new BeemError(
+            new JobsError(
               "REDIS_UNAVAILABLE",
               `Redis unreachable for ${max} s (--max-disconnect-seconds); exiting so that a supervisor can restart the worker`,
             ),

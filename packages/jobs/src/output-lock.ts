@@ -3,8 +3,8 @@
 // (same host, pid not running) is taken over; one of a live process, or of another host, refuses.
 import { hostname } from "node:os";
 import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { BeemError } from "@beem-ts/core";
-import { cannotWrite } from "./files.js";
+import { JobsError } from "./errors.js";
+import { cannotWrite } from "./output-files.js";
 
 interface Holder {
   readonly pid: number;
@@ -49,12 +49,12 @@ function locked(
   file: string,
   lock: string,
   holder: Holder | undefined,
-): BeemError<"OUTPUT_LOCKED"> {
+): JobsError<"OUTPUT_LOCKED"> {
   const who =
     holder === undefined || holder.pid < 0
       ? "another run"
       : `another run (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
-  return new BeemError(
+  return new JobsError(
     "OUTPUT_LOCKED",
     `${file} is being written by ${who}: its lock is ${lock}. Wait for that run to end, or ` +
       `remove ${lock} if no such run exists`,

@@ -1,7 +1,7 @@
 // Images per second of `beem jobs work` with 1 and with 2 worker processes on this machine:
 // Debian's redis-server started on a free loopback port, --scenes held-out scenes rendered once,
 // rounds alternating 1 and 2 workers (each round queues the scenes afresh), each rate measured
-// from the first caption to the last. Usage: pnpm --filter @beem-ts/cli bench:workers
+// from the first caption to the last. Usage: pnpm --filter @beem-ts/jobs bench:workers
 // [--scenes 500] [--rounds 2] [--workers 2]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,8 +10,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "@beem-ts/core";
 import { Redis } from "ioredis";
-import { keys } from "../src/jobs-queue.js";
-import { startRedis } from "./local-redis.js";
+import { queueKeys as keys } from "../src/index.js";
+import { startRedis } from "../test/local-redis.js";
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +20,8 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
   },
 });
-const BIN = resolve(import.meta.dirname, "../bin/beem.js");
+// The beem command runs the workers, as an operator would (it drives this package).
+const BIN = resolve(import.meta.dirname, "../../cli/bin/beem.js");
 const dir = mkdtempSync(join(tmpdir(), "beem-bench-workers-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const redis = await startRedis(dir);

@@ -2,7 +2,7 @@
 // symbolic links followed only when they stay inside the folder given).
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { extname, join, relative, isAbsolute } from "node:path";
-import { checkNotSpecial, kindOf, symlinkLoop } from "./files.js";
+import { checkNotSpecial, kindOf, symlinkLoop } from "@beem-ts/runtime";
 
 export const IMAGE_EXTENSIONS = new Set([
   ".jpg",

@@ -1,19 +1,20 @@
 // Resident memory of one `beem jobs work` process over many jobs: --jobs distinct held-out
 // scenes (default 5,000) queued on Debian's redis-server (a free loopback port), the worker's RSS
 // read from /proc every second; reports it after the first tenth of the jobs (warm) and at the
-// end. Usage: pnpm --filter @beem-ts/cli bench:worker-memory [--jobs 5000]
+// end. Usage: pnpm --filter @beem-ts/jobs bench:worker-memory [--jobs 5000]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { keys } from "../src/jobs-queue.js";
-import { startRedis } from "./local-redis.js";
+import { queueKeys as keys } from "../src/index.js";
+import { startRedis } from "../test/local-redis.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "5000" } } });
 const count = Number(values.jobs);
-const BIN = resolve(import.meta.dirname, "../bin/beem.js");
+// The beem command runs the workers, as an operator would (it drives this package).
+const BIN = resolve(import.meta.dirname, "../../cli/bin/beem.js");
 const dir = mkdtempSync(join(tmpdir(), "beem-bench-memory-"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const redis = await startRedis(dir);

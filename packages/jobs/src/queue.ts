@@ -1,5 +1,5 @@
-// What the `beem jobs` commands share: the Redis connection (failing fast, naming --redis), the
-// queue, and the keys the results live under. A caption is keyed by the job id, which is the
+// What queueing, working and reading results share: the Redis connection (failing fast, naming
+// the URL), the queue, and the keys the results live under. A caption is keyed by the job id, which is the
 // image's content hash: a job retried after a worker died writes the same key again, so no
 // image is captioned into two results, and files with the same bytes share the work. Every path
 // added is recorded with its job id, so that each path gets its own results line.
@@ -8,16 +8,19 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { BeemError } from "@beem-ts/core";
-import { UsageError } from "./cli-error.js";
+import { JobsError } from "./errors.js";
 
 const QUEUE_NAME = /^[\w.-]{1,64}$/;
 
-export function checkQueueName(name: string | undefined): string {
+/**
+ * `name` if it is a queue name (1-64 letters, digits, ".", "-" or "_"), else INVALID_ARGUMENT;
+ * `label` is how the message names it (default "queue"; the CLI says "--queue").
+ */
+export function checkQueueName(name: string | undefined, label = "queue"): string {
   if (name === undefined || !QUEUE_NAME.test(name))
-    throw new BeemError(
+    throw new JobsError(
       "INVALID_ARGUMENT",
-      `Expected --queue to be 1-64 letters, digits, ".", "-" or "_" but received ${JSON.stringify(name)}`,
+      `Expected ${label} to be 1-64 letters, digits, ".", "-" or "_" but received ${JSON.stringify(name)}`,
     );
   return name;
 }
@@ -25,17 +28,25 @@ export function checkQueueName(name: string | undefined): string {
 /** Longest wait between reconnection attempts of a connection that keeps retrying. */
 export const MAX_RECONNECT_DELAY_MS = 5000;
 
+/** Where the queue lives. */
+export interface RedisOptions {
+  /** The Redis URL, e.g. `redis://127.0.0.1:6379` or `redis://host:6379/3` (database 3). Required. */
+  readonly url: string;
+  /** How error messages name the URL (default "Redis"; the CLI says "--redis"). */
+  readonly label?: string;
+}
+
 /**
- * A connection to the Redis at `url`, ready, or a usage error naming --redis. A short command
+ * A connection to the Redis at `url`, ready, or INVALID_ARGUMENT naming the URL. A short command
  * gives up reconnecting after 20 tries (its command then fails); a worker (`keepRetrying`)
  * never does, backing off to `MAX_RECONNECT_DELAY_MS` between tries.
  */
 export async function connect(
-  url: string | undefined,
+  redisOptions: RedisOptions,
   options: { keepRetrying?: boolean } = {},
 ): Promise<Redis> {
-  if (url === undefined) throw new UsageError("Give --redis URL (e.g. redis://127.0.0.1:6379)");
-  const db = databaseIndex(url);
+  const { url, label = "Redis" } = redisOptions;
+  const db = databaseIndex(url, label);
   let redis: Redis;
   try {
     redis = new Redis(url, {
@@ -46,9 +57,9 @@ export async function connect(
         : (times) => (times > 20 ? null : Math.min(times * 200, 2000)),
     });
   } catch (cause) {
-    throw new BeemError(
+    throw new JobsError(
       "INVALID_ARGUMENT",
-      `--redis ${url}: not a Redis URL (${(cause as Error).message})`,
+      `${label} ${url}: not a Redis URL (${(cause as Error).message})`,
     );
   }
   redis.on("error", () => undefined); // reported by connect() or by the command that fails
@@ -61,9 +72,9 @@ export async function connect(
     ]);
   } catch (cause) {
     redis.disconnect();
-    throw new BeemError(
+    throw new JobsError(
       "INVALID_ARGUMENT",
-      `--redis ${url}: cannot connect (${(cause as Error).message})`,
+      `${label} ${url}: cannot connect (${(cause as Error).message})`,
     );
   }
   // ioredis selects the URL's database while connecting but only reports a refusal as an
@@ -73,9 +84,9 @@ export async function connect(
       await redis.select(db);
     } catch (cause) {
       redis.disconnect();
-      throw new BeemError(
+      throw new JobsError(
         "INVALID_ARGUMENT",
-        `--redis ${url}: cannot use database ${db} (${(cause as Error).message})`,
+        `${label} ${url}: cannot use database ${db} (${(cause as Error).message})`,
       );
     }
   }
@@ -83,7 +94,7 @@ export async function connect(
 }
 
 /** The database index a Redis URL names (`redis://host:6379/3` -> 3), if any. */
-function databaseIndex(url: string): number | undefined {
+function databaseIndex(url: string, label: string): number | undefined {
   let path: string;
   try {
     path = new URL(url).pathname.replace(/^\//, "");
@@ -92,15 +103,15 @@ function databaseIndex(url: string): number | undefined {
   }
   if (path === "") return undefined;
   if (!/^\d+$/.test(path))
-    throw new BeemError(
+    throw new JobsError(
       "INVALID_ARGUMENT",
-      `--redis ${url}: expected a database index (a number) after the port but received ${JSON.stringify(path)}`,
+      `${label} ${url}: expected a database index (a number) after the port but received ${JSON.stringify(path)}`,
     );
   return Number(path);
 }
 
 export interface ImageJob {
-  /** The image's path as it was added (relative ones resolve against the worker's --root). */
+  /** The image's path as it was added (relative ones resolve against the worker's root). */
   readonly image: string;
 }
 
@@ -137,6 +148,6 @@ export function insideRoot(root: string, path: string): string {
   const full = resolve(root, path);
   const rel = relative(root, full);
   if (rel.startsWith("..") || isAbsolute(rel))
-    throw new BeemError("INVALID_INPUT", `${path}: outside the root ${root}`);
+    throw new JobsError("INVALID_INPUT", `${path}: outside the root ${root}`);
   return full;
 }

@@ -1,7 +1,7 @@
-// The --out file of `beem caption`: one JSON line per image, appended and flushed as each image
-// is done, so that an interrupted run loses at most the line being written; --resume reads back
-// the images already done (matched by real path) and carries on after them. A lock file keeps a
-// second run from writing to it at the same time.
+// The resumable results file (`beem caption --out`): one JSON line per image, appended and
+// flushed as each image is done, so that an interrupted run loses at most the line being
+// written; resuming reads back the images already done (matched by real path) and carries on
+// after them. A lock file keeps a second run from writing to it at the same time.
 import {
   closeSync,
   fsyncSync,
@@ -14,9 +14,9 @@ import {
 } from "node:fs";
 import { resolve } from "node:path";
 import type { CaptionResult } from "@beem-ts/caption";
-import { BeemError, type Policy } from "@beem-ts/core";
-import { UsageError } from "./cli-error.js";
-import { kindOf, statIfExists, stripBom } from "./files.js";
+import type { Policy } from "@beem-ts/core";
+import { JobsError } from "./errors.js";
+import { kindOf, statIfExists, stripBom } from "@beem-ts/runtime";
 import { lockOutput } from "./output-lock.js";
 
 /**
@@ -61,13 +61,15 @@ export interface ResultsFile {
   has(image: string): boolean;
   /** Lines whose image is no longer there (its path, as written). */
   readonly gone: readonly string[];
-  /** Unreadable lines moved to `rejected` by --repair. */
+  /** Unreadable lines moved to `rejected` by `repair`. */
   readonly repaired: number;
-  /** Where --repair put the unreadable lines. */
+  /** Where `repair` puts the unreadable lines (FILE.rejected). */
   readonly rejected: string;
   /** The lock taken over from a run that is gone, if any (its pid). */
   readonly tookOverFrom?: number;
+  /** Appends one line and waits until it is on disk (fsync). */
   write(record: { readonly image: string } & Record<string, unknown>): void;
+  /** Closes the file and releases its lock. */
   close(): void;
 }
 
@@ -109,49 +111,66 @@ function readLines(text: string): Lines {
 }
 
 export interface OpenResultsOptions {
-  /** Carry on with a file that holds results (default false: such a file is refused). */
+  /** Carry on with a file that holds results (default false: such a file is RESULTS_EXIST). */
   readonly resume?: boolean;
   /** Move unreadable lines to FILE.rejected instead of stopping (default false). */
   readonly repair?: boolean;
+  /**
+   * How messages name the options, for a caller whose users set them otherwise (the CLI:
+   * `{ resume: "--resume", repair: "--repair", file: "--out" }`). Default: `resume: true`,
+   * `repair: true` and "file".
+   */
+  readonly names?: { readonly resume: string; readonly repair: string; readonly file: string };
+  /** Told what opening did besides reading: a stale lock taken over, lines moved aside. */
+  readonly log?: (line: string) => void;
 }
 
+const NAMES = { resume: "resume: true", repair: "repair: true", file: "file" } as const;
+
 /**
- * Opens the --out file of `caption`, locked against a second run (FILE.lock), with the images it
- * holds already. A last line cut short by an interruption is dropped (it is redone); other
- * unreadable lines stop the run, or with `repair` are moved to FILE.rejected (never deleted).
+ * Opens a results file (created if missing), locked against a second run (FILE.lock), with the
+ * images it holds already. A last line cut short by an interruption is dropped (it is redone);
+ * other unreadable lines stop (INVALID_INPUT, naming the line), or with `repair` are moved to
+ * FILE.rejected (never deleted). Throws RESULTS_EXIST for a file with results unless `resume`,
+ * OUTPUT_LOCKED while another run holds the lock, NOT_A_FILE for a folder or special file.
  */
 export function openResults(path: string, options: OpenResultsOptions = {}): ResultsFile {
+  const names = options.names ?? NAMES;
   const stat = statIfExists(path);
   if (stat !== undefined && !stat.isFile())
-    throw new BeemError("NOT_A_FILE", `${path}: not a regular file (${kindOf(stat)})`);
+    throw new JobsError("NOT_A_FILE", `${path}: not a regular file (${kindOf(stat)})`);
   const lock = lockOutput(path);
   const rejected = `${path}.rejected`;
   try {
     let lines: Lines = { images: [], bad: [] };
     if (stat !== undefined) {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = readFileSync(path, "utf8");
+        bytes = readFileSync(path);
       } catch (cause) {
         const why = (cause as Error).message;
-        throw new BeemError("FILE_NOT_FOUND", `${path}: cannot read (${why})`, { cause });
+        throw new JobsError("FILE_NOT_FOUND", `${path}: cannot read (${why})`, { cause });
       }
-      if (options.resume !== true && text.length > 0)
-        throw new UsageError(
-          `${path} already holds results: give --resume to carry on with it, or another --out`,
+      if (options.resume !== true && bytes.length > 0)
+        throw new JobsError(
+          "RESULTS_EXIST",
+          `${path} already holds results: give ${names.resume} to carry on with it, or another ${names.file}`,
         );
-      const end = text.lastIndexOf("\n") + 1;
-      if (end < text.length) truncateSync(path, end);
-      lines = readLines(text.slice(0, end));
+      // The cut is at a byte offset: a character offset into the decoded text would cut
+      // further back than the last newline as soon as a line holds a non-ASCII character.
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      if (end < bytes.length) truncateSync(path, end);
+      const text = bytes.subarray(0, end).toString("utf8");
+      lines = readLines(text);
       const first = lines.bad[0];
       if (first !== undefined && options.repair !== true)
-        throw new BeemError(
+        throw new JobsError(
           "INVALID_INPUT",
           `${path}:${first.number}: not a results line (${first.why})` +
             (lines.bad.length > 1 ? `, and ${lines.bad.length - 1} more unreadable lines` : "") +
-            `; give --repair to move unreadable lines to ${rejected} and carry on`,
+            `; give ${names.repair} to move unreadable lines to ${rejected} and carry on`,
         );
-      if (lines.bad.length > 0) repair(path, text.slice(0, end), rejected);
+      if (lines.bad.length > 0) repair(path, text, rejected);
     }
     const done = new Set<string>();
     const gone: string[] = [];
@@ -164,10 +183,16 @@ export function openResults(path: string, options: OpenResultsOptions = {}): Res
     try {
       fd = openSync(path, "a");
     } catch (cause) {
-      throw new BeemError("WRITE_FAILED", `${path}: cannot write (${(cause as Error).message})`, {
+      throw new JobsError("WRITE_FAILED", `${path}: cannot write (${(cause as Error).message})`, {
         cause,
       });
     }
+    if (lock.tookOver)
+      options.log?.(
+        `took over the lock of ${path} left by process ${lock.tookOver.pid}, which is no longer running`,
+      );
+    if (lines.bad.length > 0)
+      options.log?.(`moved ${lines.bad.length} unreadable lines from ${path} to ${rejected}`);
     return {
       has: (image) => {
         const real = realImagePath(image);
@@ -209,7 +234,7 @@ function repair(path: string, text: string, rejected: string): void {
     writeDurably(temporary, keep.map((l) => l + "\n").join(""), "w");
     renameSync(temporary, path);
   } catch (cause) {
-    throw new BeemError(
+    throw new JobsError(
       "WRITE_FAILED",
       `${path}: cannot repair (${(cause as Error).message}); the file is unchanged`,
       { cause },
@@ -226,4 +251,15 @@ function writeDurably(path: string, text: string, flags: "a" | "w"): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The paths without repeats of the same file (compared by real path; missing ones as given). */
+export function uniqueByRealPath(paths: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((path) => {
+    const key = realImagePath(path) ?? path;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
