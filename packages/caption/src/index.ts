@@ -43,6 +43,7 @@ export {
   type ImageOptions,
 } from "./image-input.js";
 export { scoreCaptions, type CaptionScores, type ScoreInput } from "./metrics/score.js";
+export { scoreCaptionFile } from "./metrics/score-file.js";
 export { corpusBleu } from "./metrics/bleu.js";
 export { rougeL, corpusRougeL } from "./metrics/rouge.js";
 export { ciderDScores } from "./metrics/cider.js";

@@ -10,6 +10,21 @@ import {
 import { UsageError } from "./cli-error.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+type Words<S extends string> = S extends `${infer W} ${infer Rest}`
+  ? W | Words<Rest>
+  : S extends ""
+    ? never
+    : S;
+
+/** parseArgs options by name: each of `strings` (space-separated) takes a value; `flags` take none. */
+export function options<S extends string, F extends string = "">(
+  strings: S,
+  flags?: F,
+): { [K in Words<S> | Words<F>]: { type: K extends Words<F> ? "boolean" : "string" } } {
+  const named = (names = "", type: string) =>
+    names.split(" ").flatMap((name) => (name === "" ? [] : [[name, { type }]]));
+  return Object.fromEntries([...named(strings, "string"), ...named(flags, "boolean")]) as never;
+}
 
 type Parsed<T extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
@@ -99,9 +114,15 @@ export function numberList(
   return value.split(",").map((part) => numberOption(part.trim(), flag, 0, min));
 }
 
-export function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
+/** `value` if it is one of `allowed`, else a usage error; undefined (flag not given) stays so. */
+export function oneOf<T extends string, V extends string | undefined>(
+  value: V,
+  flag: string,
+  allowed: readonly T[],
+): V extends string ? T : undefined {
+  if (value === undefined) return undefined as never;
   try {
-    return checkOneOf(flag, value, allowed);
+    return checkOneOf(flag, value, allowed) as never;
   } catch (error) {
     if (error instanceof BeemError) throw new UsageError(error.message);
     throw error;

@@ -20,36 +20,31 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   const stream = process.stderr;
   const tty = stream.isTTY === true;
   const enabled = options.enabled ?? tty;
+  const lines = enabled && !tty && options.lines === true;
+  const every = Number(process.env.BEEM_PROGRESS_SECONDS ?? 5) * 1000;
   const started = Date.now();
+  let last = started;
   let drawn = false;
-  if (enabled && !tty && options.lines === true) {
-    const every = Number(process.env.BEEM_PROGRESS_SECONDS ?? 5) * 1000;
-    let last = started;
-    return {
-      update(done, total) {
-        const now = Date.now();
-        if (now - last < every && done < total) return;
-        if (done >= total) return; // the summary line says the rest
-        last = now;
-        const elapsed = (now - started) / 1000;
-        const rate = elapsed > 0 ? done / elapsed : 0;
-        const eta = rate > 0 ? `, about ${Math.ceil((total - done) / rate)} s left` : "";
-        stream.write(
-          `${label}: ${done} of ${total} images (${Math.floor((100 * done) / Math.max(total, 1))}%), ${rate.toFixed(1)}/s${eta}\n`,
-        );
-      },
-      finish() {},
-    };
-  }
   return {
     update(done, total) {
-      if (!enabled) return;
-      const width = 30;
-      const fraction = total === 0 ? 1 : done / total;
-      const filled = Math.round(fraction * width);
-      const elapsed = (Date.now() - started) / 1000;
+      const now = Date.now();
+      // A line: every few seconds, none at the end (the summary line says the rest).
+      if (!enabled || (lines && (now - last < every || done >= total))) return;
+      const elapsed = (now - started) / 1000;
       const rate = elapsed > 0 ? done / elapsed : 0;
-      const eta = rate > 0 && done < total ? ` ETA ${Math.ceil((total - done) / rate)}s` : "";
+      const left = rate > 0 && done < total ? Math.ceil((total - done) / rate) : undefined;
+      if (lines) {
+        last = now;
+        const percent = Math.floor((100 * done) / Math.max(total, 1));
+        const eta = left === undefined ? "" : `, about ${left} s left`;
+        stream.write(
+          `${label}: ${done} of ${total} images (${percent}%), ${rate.toFixed(1)}/s${eta}\n`,
+        );
+        return;
+      }
+      const width = 30;
+      const filled = Math.round((total === 0 ? 1 : done / total) * width);
+      const eta = left === undefined ? "" : ` ETA ${left}s`;
       stream.write(
         `\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${elapsed.toFixed(1)}s ${rate.toFixed(1)}/s${eta}  `,
       );

@@ -67,13 +67,9 @@ export async function runCli(
     await command.run(rest, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof PrerequisiteError) {
       io.stderr(`beem ${name}: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof PrerequisiteError) {
-      io.stderr(`beem ${name}: ${error.message}\n`);
-      return 1;
+      return error instanceof UsageError ? 2 : 1;
     }
     if (error instanceof BeemError) {
       io.stderr(`beem ${name}: error [${error.code}]: ${error.message}\n`);

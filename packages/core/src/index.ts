@@ -76,6 +76,8 @@ export {
 } from "./exit-log.js";
 export { replay, type Decisions } from "./replay.js";
 export { evaluate, summarizeDecisions, type EvaluationReport } from "./evaluate.js";
+export { evaluatePolicy, type PolicyEvaluation } from "./policy-evaluation.js";
+export { fitPolicy, type FitPolicyOptions, type FitPolicyResult } from "./fit-policy.js";
 export {
   calibrate,
   createCalibrator,

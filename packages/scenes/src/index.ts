@@ -11,5 +11,6 @@ export {
 } from "./layout.js";
 export { sceneCaptions, canonicalReference } from "./captions.js";
 export { renderScene, type RenderOptions } from "./render.js";
+export { writeSceneImages, type SceneFileOptions } from "./scene-files.js";
 export { CATALOG } from "./catalog.js";
 export { COLORS, COLOR_NAMES } from "./colors.js";

@@ -3,12 +3,18 @@ import {
   unalias,
   GROUP_LOSSES,
   RISK_LOSSES,
-  calibrate,
-  calibrateRisk,
+  fitPolicy,
   serializePolicy,
-  type Policy,
 } from "@beem-ts/core";
-import { numberList, numberOption, oneOf, openUnitOption, parse, required } from "../args.js";
+import {
+  numberList,
+  numberOption,
+  oneOf,
+  openUnitOption,
+  options,
+  parse,
+  required,
+} from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { readExitLog, writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
@@ -40,19 +46,7 @@ export const calibrateCommand: Command = {
   async run(argv, io) {
     const { values } = parse(
       argv,
-      {
-        exits: { type: "string" },
-        rule: { type: "string" },
-        lambda: { type: "string" },
-        "max-loss": { type: "string" },
-        delta: { type: "string" },
-        loss: { type: "string" },
-        "group-loss": { type: "string" },
-        costs: { type: "string" },
-        reset: { type: "string" },
-        thresholds: { type: "string" },
-        out: { type: "string" },
-      },
+      options("exits rule lambda max-loss delta loss group-loss costs reset thresholds out"),
       usage,
     );
     const rule = oneOf(
@@ -63,47 +57,30 @@ export const calibrateCommand: Command = {
     const lambda = numberOption(values.lambda, "--lambda", 0, 0);
     const maxLoss = openUnitOption(values["max-loss"], "--max-loss");
     const delta = openUnitOption(values.delta, "--delta");
-    const loss = values.loss === undefined ? undefined : oneOf(values.loss, "--loss", RISK_LOSSES);
+    const loss = oneOf(values.loss, "--loss", RISK_LOSSES);
     if (maxLoss !== undefined && values.lambda !== undefined)
       throw new UsageError("Give either --lambda or --max-loss, not both");
-    const groupLoss =
-      values["group-loss"] === undefined
-        ? undefined
-        : oneOf(values["group-loss"], "--group-loss", GROUP_LOSSES);
+    const groupLoss = oneOf(values["group-loss"], "--group-loss", GROUP_LOSSES);
     if (maxLoss === undefined && (delta !== undefined || loss !== undefined || groupLoss))
       throw new UsageError("--delta, --loss and --group-loss go with --max-loss");
     const costs = numberList(values.costs, "--costs", 0);
-    const reset =
-      values.reset === undefined ? undefined : oneOf(values.reset, "--reset", ["current", "zero"]);
-    const thresholds =
-      values.thresholds === undefined
-        ? undefined
-        : oneOf(values.thresholds, "--thresholds", ["per-exit", "shared"]);
+    const reset = oneOf(values.reset, "--reset", ["current", "zero"]);
+    const thresholds = oneOf(values.thresholds, "--thresholds", ["per-exit", "shared"]);
     const table = await readExitLog(required(values.exits, "--exits", usage));
-    const common = {
+    const { policy, warning } = fitPolicy(table, {
       rule,
+      lambda,
+      ...(maxLoss !== undefined && { maxLoss }),
+      ...(delta !== undefined && { delta }),
+      ...(loss && { loss }),
+      ...(groupLoss && { groupLoss }),
       ...(costs && { costs }),
       ...(reset && { reset }),
       ...(thresholds && { thresholds }),
-    };
-    let policy: Policy;
-    if (maxLoss === undefined) policy = calibrate(table, { ...common, lambda });
-    else {
-      const result = calibrateRisk(table, {
-        ...common,
-        maxLoss,
-        ...(delta !== undefined && { delta }),
-        ...(loss && { loss }),
-        ...(groupLoss && { groupLoss }),
-      });
-      if (result.warning !== undefined) io.stderr(`beem calibrate: warning: ${result.warning}\n`);
-      policy = result.policy;
-    }
+    });
+    if (warning !== undefined) io.stderr(`beem calibrate: warning: ${warning}\n`);
     const text = serializePolicy(policy);
-    if (values.out === undefined) {
-      io.stdout(text);
-      return;
-    }
+    if (values.out === undefined) return io.stdout(text);
     await writeFileAtomic(values.out, text);
     const c = policy.calibration;
     const r = policy.riskControl;

@@ -1,6 +1,6 @@
 import { formatExitLogLine } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts } from "@beem-ts/text";
-import { parse, required } from "../args.js";
+import { options, parse, required } from "../args.js";
 import { writeFileAtomic } from "../files.js";
 import { defaultTextModel } from "../models.js";
 import { createProgress } from "../progress.js";
@@ -15,11 +15,7 @@ export const classifyLogCommand: Command = {
   summary: "log every exit's output of the text model on labelled data",
   usage,
   async run(argv, io) {
-    const { values } = parse(
-      argv,
-      { data: { type: "string" }, out: { type: "string" }, model: { type: "string" } },
-      usage,
-    );
+    const { values } = parse(argv, options("data out model"), usage);
     const out = required(values.out, "--out", usage);
     const classifier = await TextClassifier.load(values.model ?? defaultTextModel());
     try {

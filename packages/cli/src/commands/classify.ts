@@ -1,5 +1,5 @@
 import { TextClassifier } from "@beem-ts/text";
-import { parse } from "../args.js";
+import { options, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultTextModel, policyChoice } from "../models.js";
@@ -19,12 +19,7 @@ export const classifyCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parse(
       argv,
-      {
-        ...POLICY_OPTIONS,
-        json: { type: "boolean" },
-        trace: { type: "boolean" },
-        model: { type: "string" },
-      },
+      { ...POLICY_OPTIONS, ...options("model", "json trace") },
       usage,
     );
     if (positionals.length === 0) throw new UsageError(`Give at least one text\n${usage}`);

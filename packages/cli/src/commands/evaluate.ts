@@ -1,5 +1,5 @@
-import { exitAccuracies, meanLoss, replay, summarizeDecisions } from "@beem-ts/core";
-import { parse, required } from "../args.js";
+import { evaluatePolicy } from "@beem-ts/core";
+import { options, parse, required } from "../args.js";
 import { readExitLog, readPolicy, writeFileAtomic } from "../files.js";
 import { textTable } from "../format.js";
 import type { Command } from "../command.js";
@@ -15,51 +15,19 @@ export const evaluateCommand: Command = {
   summary: "replay a policy on a labelled exit log: accuracy and speed-up",
   usage,
   async run(argv, io) {
-    const { values } = parse(
-      argv,
-      {
-        exits: { type: "string" },
-        policy: { type: "string" },
-        json: { type: "boolean" },
-        decisions: { type: "string" },
-      },
-      usage,
-    );
+    const { values } = parse(argv, options("exits policy decisions", "json"), usage);
     const policy = await readPolicy(required(values.policy, "--policy", usage));
     const table = await readExitLog(required(values.exits, "--exits", usage));
-    const decisions = replay(policy, table);
-    const report = summarizeDecisions(
-      table,
-      decisions,
-      policy.costs ? { costs: policy.costs } : {},
-    );
+    const { decisions, report, exitAccuracies, risk } = evaluatePolicy(policy, table);
     if (values.decisions !== undefined) {
       const lines = Array.from(decisions.exitLayers, (layer, j) =>
         JSON.stringify({ exitLayer: layer, prediction: decisions.predictions[j] }),
       );
       await writeFileAtomic(values.decisions, lines.join("\n") + "\n");
     }
-    // What a risk-controlled policy promised, and the loss it realises on this log.
-    const risk = policy.riskControl && {
-      loss: policy.riskControl.loss,
-      maxLoss: policy.riskControl.epsilon,
-      delta: policy.riskControl.delta,
-      // Per group (as the guarantee counts) when the log's lines carry groups.
-      realisedLoss: meanLoss(policy, table, policy.riskControl.loss, {
-        groupLoss: policy.riskControl.groups?.loss ?? "mean",
-      }),
-    };
     if (values.json === true) {
-      io.stdout(
-        JSON.stringify({
-          rule: policy.rule,
-          ...report,
-          // Each exit's own accuracy on this log, whatever the policy decides.
-          exitAccuracies: exitAccuracies(table),
-          ...(risk && { risk }),
-        }) + "\n",
-      );
-      return;
+      const json = { rule: policy.rule, ...report, exitAccuracies, ...(risk && { risk }) };
+      return io.stdout(JSON.stringify(json) + "\n");
     }
     io.stdout(
       textTable(
@@ -76,9 +44,7 @@ export const evaluateCommand: Command = {
         ],
       ) +
         `exits: ${report.exitCounts.join(" ")}\n` +
-        `each exit's accuracy: ${exitAccuracies(table)
-          .map((a) => a.toFixed(4))
-          .join(" ")}\n` +
+        `each exit's accuracy: ${exitAccuracies.map((a) => a.toFixed(4)).join(" ")}\n` +
         (risk
           ? `${risk.loss} loss ${risk.realisedLoss.toFixed(4)} (bound ${risk.maxLoss} with probability ${1 - risk.delta})\n`
           : ""),

@@ -1,7 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateScenes, renderScene } from "@beem-ts/scenes";
-import { numberOption, oneOf, parse, required } from "../args.js";
+import { generateScenes, writeSceneImages } from "@beem-ts/scenes";
+import { numberOption, oneOf, options, parse, required } from "../args.js";
 import { writeFileAtomic } from "../files.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
@@ -16,18 +15,7 @@ export const scenesCommand: Command = {
   summary: "render synthetic captioning scenes with reference captions",
   usage,
   async run(argv, io) {
-    const { values } = parse(
-      argv,
-      {
-        count: { type: "string" },
-        seed: { type: "string" },
-        start: { type: "string" },
-        out: { type: "string" },
-        format: { type: "string" },
-        "max-objects": { type: "string" },
-      },
-      usage,
-    );
+    const { values } = parse(argv, options("count seed start out format max-objects"), usage);
     const count = numberOption(required(values.count, "--count", usage), "--count", 0, 1);
     const seed = numberOption(required(values.seed, "--seed", usage), "--seed", 0, 0);
     const start = numberOption(values.start, "--start", 0, 0);
@@ -35,16 +23,11 @@ export const scenesCommand: Command = {
     const maxObjects = numberOption(values["max-objects"], "--max-objects", 4, 1);
     const out = required(values.out, "--out", usage);
     const scenes = generateScenes(seed, count, { start, maxObjects });
-    await mkdir(out, { recursive: true });
     const progress = createProgress("scenes");
-    const lines: string[] = [];
-    for (const [k, scene] of scenes.entries()) {
-      const file = `scene-${scene.id}.${format === "jpeg" ? "jpg" : format}`;
-      await writeFile(join(out, file), await renderScene(scene, { format }));
-      lines.push(JSON.stringify({ ...scene, file }));
-      progress.update(k + 1, scenes.length);
-    }
+    const onProgress = (done: number, total: number) => progress.update(done, total);
+    const written = await writeSceneImages(scenes, out, { format, onProgress });
     progress.finish();
+    const lines = written.map((scene) => JSON.stringify(scene));
     await writeFileAtomic(join(out, "scenes.jsonl"), lines.join("\n") + "\n");
     io.stderr(`${scenes.length} scenes -> ${out}\n`);
   },

@@ -1,5 +1,5 @@
-import { CALIBRATION_RULES, sweep, type CalibrationRule } from "@beem-ts/core";
-import { numberList, oneOf, parse, required } from "../args.js";
+import { CALIBRATION_RULES, sweep, type SweepRow } from "@beem-ts/core";
+import { numberList, oneOf, options, parse, required } from "../args.js";
 import { readExitLog } from "../files.js";
 import { csv, textTable, type Cell } from "../format.js";
 import { createProgress } from "../progress.js";
@@ -14,16 +14,16 @@ const usage = `Usage: beem sweep --calibrate CAL.jsonl --test TEST.jsonl [--rule
   --json | --csv     machine-readable output (default: a table)
   --no-progress      never draw the progress bar (drawn on a terminal only)`;
 
-const HEADER = [
-  "rule",
-  "lambda",
-  "accuracy",
-  "final accuracy",
-  "mean exit",
-  "counted speed-up",
-  "cost speed-up",
-  "cal accuracy",
-  "pareto",
+const COLUMNS: [string, (row: SweepRow) => Cell][] = [
+  ["rule", (r) => r.rule],
+  ["lambda", (r) => r.lambda],
+  ["accuracy", (r) => r.accuracy],
+  ["final accuracy", (r) => r.finalAccuracy],
+  ["mean exit", (r) => r.meanExitLayer],
+  ["counted speed-up", (r) => r.countedSpeedup],
+  ["cost speed-up", (r) => r.costSpeedup],
+  ["cal accuracy", (r) => r.calibrationAccuracy],
+  ["pareto", (r) => (r.pareto ? "*" : "")],
 ];
 
 export const sweepCommand: Command = {
@@ -33,21 +33,12 @@ export const sweepCommand: Command = {
   async run(argv, io) {
     const { values } = parse(
       argv,
-      {
-        calibrate: { type: "string" },
-        test: { type: "string" },
-        rules: { type: "string" },
-        lambdas: { type: "string" },
-        costs: { type: "string" },
-        json: { type: "boolean" },
-        csv: { type: "boolean" },
-        "no-progress": { type: "boolean" },
-      },
+      options("calibrate test rules lambdas costs", "json csv no-progress"),
       usage,
     );
     const rules = (values.rules ?? "beem-a,beem-c,maxprob,entropy,patience")
       .split(",")
-      .map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES) as CalibrationRule);
+      .map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES));
     const lambdas = numberList(values.lambdas ?? "0,0.005,0.01,0.02,0.05,0.1", "--lambdas", 0)!;
     const costs = numberList(values.costs, "--costs", 0);
     const calibration = await readExitLog(required(values.calibrate, "--calibrate", usage));
@@ -64,23 +55,11 @@ export const sweepCommand: Command = {
     });
     progress.finish();
     if (values.json === true) {
-      io.stdout(
-        JSON.stringify({ rows: result.rows.map(({ policy: _policy, ...row }) => row) }, null, 2) +
-          "\n",
-      );
-      return;
+      const rows = result.rows.map(({ policy: _policy, ...row }) => row);
+      return io.stdout(JSON.stringify({ rows }, null, 2) + "\n");
     }
-    const rows: Cell[][] = result.rows.map((r) => [
-      r.rule,
-      r.lambda,
-      r.accuracy,
-      r.finalAccuracy,
-      r.meanExitLayer,
-      r.countedSpeedup,
-      r.costSpeedup,
-      r.calibrationAccuracy,
-      r.pareto ? "*" : "",
-    ]);
-    io.stdout(values.csv === true ? csv(HEADER, rows) : textTable(HEADER, rows));
+    const header = COLUMNS.map(([name]) => name);
+    const rows = result.rows.map((row) => COLUMNS.map(([, cell]) => cell(row)));
+    io.stdout(values.csv === true ? csv(header, rows) : textTable(header, rows));
   },
 };

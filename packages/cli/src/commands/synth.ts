@@ -1,5 +1,5 @@
 import { formatExitLogLine, generateSyntheticExits } from "@beem-ts/core";
-import { numberOption, parse, required } from "../args.js";
+import { numberOption, options, parse, required } from "../args.js";
 import { writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
 
@@ -11,17 +11,7 @@ export const synthCommand: Command = {
   summary: "write a synthetic multi-exit log to try the other commands on",
   usage,
   async run(argv, io) {
-    const { values } = parse(
-      argv,
-      {
-        out: { type: "string" },
-        samples: { type: "string" },
-        exits: { type: "string" },
-        classes: { type: "string" },
-        seed: { type: "string" },
-      },
-      usage,
-    );
+    const { values } = parse(argv, options("out samples exits classes seed"), usage);
     const out = required(values.out, "--out", usage);
     const samples = generateSyntheticExits({
       samples: numberOption(values.samples, "--samples", 5000, 1),
