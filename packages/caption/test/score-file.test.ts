@@ -90,6 +90,8 @@ describe("scoreCaptionFile", () => {
     ["an object without cands", JSON.stringify({ refs: input.refs })],
     ["an object without refs", JSON.stringify({ cands: input.cands })],
     ["refs as a string", JSON.stringify({ refs: "x", cands: input.cands })],
+    ["refs null", JSON.stringify({ refs: null, cands: input.cands })],
+    ["cands null", JSON.stringify({ refs: input.refs, cands: null })],
   ])("refuses %s with INVALID_INPUT naming the file", async (_, content) => {
     const path = await file("shape.json", content);
     const error = await rejection(scoreCaptionFile(path));

@@ -22,7 +22,9 @@ export async function scoreCaptionFile(path: string): Promise<CaptionScores> {
     typeof record !== "object" ||
     record === null ||
     typeof record.refs !== "object" ||
-    typeof record.cands !== "object"
+    record.refs === null ||
+    typeof record.cands !== "object" ||
+    record.cands === null
   ) {
     throw new BeemError("INVALID_INPUT", `${path}: expected {"refs": {...}, "cands": {...}}`);
   }
