@@ -1,6 +1,7 @@
 // Scenes rendered into a folder, one image file each.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { checkOneOf } from "@beem-ts/core";
 import { renderScene, type RenderOptions } from "./render.js";
 import type { Scene } from "./scene.js";
 
@@ -12,13 +13,14 @@ export interface SceneFileOptions extends RenderOptions {
 /**
  * Renders each scene into `dir` (made if missing) as `scene-<id>.png` (`.jpg`, `.webp` for the
  * other formats), in order; returns the scenes with the file name of each, for a scenes.jsonl.
+ * Another format is refused (INVALID_ARGUMENT) before anything is made.
  */
 export async function writeSceneImages(
   scenes: readonly Scene[],
   dir: string,
   options: SceneFileOptions = {},
 ): Promise<(Scene & { readonly file: string })[]> {
-  const format = options.format ?? "png";
+  const format = checkOneOf("format", options.format ?? "png", ["png", "jpeg", "webp"]);
   await mkdir(dir, { recursive: true });
   const written: (Scene & { file: string })[] = [];
   for (const [k, scene] of scenes.entries()) {

@@ -68,6 +68,17 @@ describe("writeSceneImages", () => {
     expect(calls).toEqual([]);
   });
 
+  it("refuses a format it cannot write, before making the folder", async () => {
+    const dir = join(root, "gif");
+    await expect(
+      writeSceneImages(scenes, dir, { format: "gif" as unknown as "png" }),
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: 'Expected format to be one of "png", "jpeg", "webp" but received "gif"',
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it("fails with the file system's error when the folder is a file, reporting no progress", async () => {
     const file = join(root, "a-file");
     await writeFile(file, "x");
