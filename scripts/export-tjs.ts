@@ -3,7 +3,7 @@
 // that caption-eval and caption-sweep use; prints the folder, ready for transformers.js:
 //   env.localModelPath = dirname(folder); pipeline("image-to-text", basename(folder))
 import { resolve } from "node:path";
-import { transformersJsExport } from "../packages/cli/src/tjs-export.js";
+import { transformersJsExport } from "@beem-ts/bench";
 
 const bundle = resolve(process.argv[2] ?? resolve(import.meta.dirname, "../models/photo-caption"));
 try {

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-import { transformersJsExport } from "../packages/cli/src/tjs-export.js";
+import { transformersJsExport } from "@beem-ts/bench";
 
 declare module "vitest" {
   export interface ProvidedContext {

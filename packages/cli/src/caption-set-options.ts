@@ -1,15 +1,16 @@
 // The images caption-eval and caption-sweep run on: held-out synthetic scenes (--scenes, --seed)
-// or one split of a caption data set (--data, --split, --limit).
+// or one split of a caption data set (--data, --split, --limit); and their transformers.js export.
 import { resolve } from "node:path";
-import { integerOption } from "./args.js";
 import {
-  captionSetOf,
-  readCaptionData,
-  splitRows,
-  type CaptionDataRow,
+  BenchError,
+  isTransformersJsExport,
+  loadCaptionSplit,
+  optionalTransformersJsExport,
+  writeScenes,
+  type BenchErrorCode,
   type CaptionSet,
-} from "./caption-data.js";
-import { writeScenes } from "./caption-runs.js";
+} from "@beem-ts/bench";
+import { integerOption } from "./args.js";
 import { UsageError } from "./cli-error.js";
 
 export const CAPTION_SET_OPTIONS = {
@@ -30,17 +31,16 @@ export function captionSetUsage(): string {
   --limit N       only the first N images of the split`;
 }
 
-/** Where the images came from, for reports. */
-export type CaptionSetSource =
-  | { readonly kind: "scenes"; readonly scenes: number; readonly seed: number }
-  | {
-      readonly kind: "data";
-      readonly data: string;
-      readonly split: string;
-      readonly images: number;
-      /** Every row of the data set (baselines borrow from its train split). */
-      readonly rows: readonly CaptionDataRow[];
-    };
+/** Runs `work`, a bench error with one of `codes` becoming a usage error (exit status 2). */
+export async function usageOn<T>(codes: readonly BenchErrorCode[], work: () => Promise<T>) {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof BenchError && codes.includes(error.code))
+      throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** The images the flags name: --data's split, or --scenes generated scenes (one is required). */
 export async function openCaptionSet(values: {
@@ -49,7 +49,7 @@ export async function openCaptionSet(values: {
   data?: string | undefined;
   split?: string | undefined;
   limit?: string | undefined;
-}): Promise<{ set: CaptionSet; source: CaptionSetSource }> {
+}): Promise<CaptionSet> {
   if (values.data === undefined && values.scenes === undefined)
     throw new UsageError(
       "Give --data FILE (a caption data set such as ../shared/data/captions/flickr8k-1k/captions.jsonl, " +
@@ -58,21 +58,33 @@ export async function openCaptionSet(values: {
   if (values.data === undefined) {
     for (const flag of ["split", "limit"] as const)
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --data`);
-    const scenes = integerOption(values.scenes, "--scenes", 1, 1);
+    const count = integerOption(values.scenes, "--scenes", 1, 1);
     const seed = integerOption(values.seed, "--seed", 1000, 0);
-    return { set: await writeScenes(seed, scenes), source: { kind: "scenes", scenes, seed } };
+    return usageOn(["RESERVED_SEED"], () => writeScenes({ count, seed }));
   }
   for (const flag of ["scenes", "seed"] as const)
     if (values[flag] !== undefined)
       throw new UsageError(`Give either --data or --${flag} (synthetic scenes), not both`);
-  const data = resolve(values.data);
-  const split = values.split ?? "test";
   const limit =
     values.limit === undefined ? undefined : integerOption(values.limit, "--limit", 1, 1);
-  const rows = await readCaptionData(data);
-  const chosen = splitRows(rows, split, data).slice(0, limit);
-  return {
-    set: captionSetOf(chosen),
-    source: { kind: "data", data, split, images: chosen.length, rows },
-  };
+  return loadCaptionSplit(resolve(values.data), { split: values.split ?? "test", limit });
+}
+
+/**
+ * The transformers.js export to time: `--tjs DIR` as given, else the bundle's export from the
+ * cache (made if needed), or undefined with the reason on `note` when it cannot be made.
+ */
+export async function tjsDirFor(
+  modelDir: string,
+  given: string | undefined,
+  note: (message: string) => void,
+): Promise<string | undefined> {
+  if (given !== undefined) {
+    if (!isTransformersJsExport(given))
+      throw new UsageError(`--tjs ${given}: no onnx/decoder_model_merged.onnx there`);
+    return given;
+  }
+  return optionalTransformersJsExport(modelDir, {
+    onUnavailable: (reason) => note(`transformers.js comparison left out: ${reason}\n`),
+  });
 }

@@ -1,45 +1,18 @@
-import { relative, resolve } from "node:path";
-import {
-  Captioner,
-  SKIPPED_LAYER_FILLS,
-  scoreCaptions,
-  type CaptionOptions,
-  type CaptionResult,
-  type SkippedLayerFill,
-} from "@beem-ts/caption";
-import { median, type Policy } from "@beem-ts/core";
+import { resolve } from "node:path";
+import { Captioner, SKIPPED_LAYER_FILLS } from "@beem-ts/caption";
+import { TJS_DEFAULT_THREADS, captionEvalSummary, evaluateCaptions } from "@beem-ts/bench";
 import { integerOption, oneOf, parse } from "../args.js";
-import { measureBaselines, type BaselineReport } from "../caption-baselines.js";
-import {
-  exitLayerByDifficulty,
-  exitLayerByNaming,
-  exitLayerByObjects,
-  exitLayerByPhotoWordClass,
-  exitLayerByWordClass,
-} from "../caption-breakdowns.js";
-import type { CaptionSet } from "../caption-data.js";
 import {
   CAPTION_SET_OPTIONS,
   captionSetUsage,
   openCaptionSet,
-  type CaptionSetSource,
+  tjsDirFor,
 } from "../caption-set-options.js";
-import {
-  TJS_DEFAULT_THREADS,
-  candidates,
-  timeWays,
-  tjsThreadsLabel,
-  tokenStats,
-  transformersJsAgainst,
-} from "../caption-runs.js";
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
-import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, evalCaptionModel, policyChoice } from "../models.js";
+import { printReport } from "../print-report.js";
 import { createProgress } from "../progress.js";
-import { printReport } from "../reports.js";
-import { pairedSpeedup, timeSideBySide } from "../timing.js";
-import { tjsDirFor } from "../tjs-export.js";
 
 const usage = `Usage: beem caption-eval (--data FILE [--split test] | --scenes N [--seed 1000]) [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
   Captions held-out scenes, or one split of a caption data set, with early exit, at full depth
@@ -70,230 +43,6 @@ ${POLICY_USAGE}
   --tjs-threads N intra-op threads of transformers.js' sessions (default 0: its own default, the
                   fastest measured here)
   --no-tjs        skip the transformers.js timing`;
-
-interface EvalPlan {
-  readonly policy: Policy;
-  readonly fill: SkippedLayerFill;
-  readonly repeats: number;
-  readonly batch: number | undefined;
-  readonly beams: number | undefined;
-  readonly tjs: { readonly dir: string; readonly threads: number | undefined } | undefined;
-  /** The nearest-neighbour baseline's k (undefined: chosen on the dev split). */
-  readonly nnK: number | undefined;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Early exit on batches of `size` images against the same images one at a time. */
-async function measureBatching(
-  captioner: Captioner,
-  files: readonly string[],
-  early: CaptionOptions,
-  size: number,
-  repeats: number,
-  tick: () => void,
-) {
-  const batched: string[] = [];
-  const single: string[] = [];
-  const ms = await timeSideBySide(
-    chunks(files, size),
-    {
-      batched: async (group: string[], k: number) => {
-        const results = await captioner.captionBatch(group, early);
-        results.forEach((r, j) => (batched[k * size + j] = r.ok ? r.result.text : ""));
-      },
-      oneAtATime: async (group: string[], k: number) => {
-        for (const [j, f] of group.entries())
-          single[k * size + j] = (await captioner.caption(f, early)).text;
-      },
-    },
-    { repeats, warmUp: true, onRepeat: tick },
-  );
-  return {
-    size,
-    ms: median(ms.batched),
-    oneAtATimeMs: median(ms.oneAtATime),
-    speedup: pairedSpeedup(ms.batched, ms.oneAtATime),
-    sameCaptions: batched.every((t, i) => t === single[i]),
-  };
-}
-
-/** Measures everything the report holds; plain numbers, no formatting. */
-async function measureCaptionEval(
-  captioner: Captioner,
-  set: CaptionSet,
-  source: CaptionSetSource,
-  plan: EvalPlan,
-  tick: () => void,
-) {
-  const early: CaptionOptions = { policy: plan.policy, fill: plan.fill };
-  const full: CaptionOptions = { full: true };
-  const ways = await timeWays(
-    captioner,
-    set.files,
-    { early, full, layerByLayer: { full: true, layerByLayer: true } },
-    { repeats: plan.repeats, onRepeat: tick },
-  );
-  const score = (results: readonly (CaptionResult | string)[]) =>
-    scoreCaptions({
-      refs: set.refs,
-      cands: candidates(
-        set,
-        results.map((r) => (typeof r === "string" ? r : r.text)),
-      ),
-    });
-  const fullScores = score(ways.full.results);
-  const earlyScores = score(ways.early.results);
-  const { meanExitLayer, tokenAgreement } = tokenStats(ways.early.results, ways.full.results);
-  const L = captioner.numExits;
-  let tjs;
-  if (plan.tjs !== undefined) {
-    const run = await transformersJsAgainst(
-      captioner,
-      plan.tjs.dir,
-      set.files,
-      {
-        early: (f: string) => captioner.caption(f, early),
-        full: (f: string) => captioner.caption(f, full),
-      },
-      { repeats: plan.repeats, onRepeat: tick, threads: plan.tjs.threads },
-    );
-    tjs = {
-      transformersJsSpeedup: pairedSpeedup(run.oursMs.early, run.tjsMs),
-      transformersJsOverFull: pairedSpeedup(run.oursMs.full, run.tjsMs),
-      transformersJsMs: median(run.tjsMs),
-      transformersJsCider: score(run.texts).ciderD,
-      transformersJsThreads: tjsThreadsLabel(plan.tjs.threads),
-    };
-  }
-  const batch =
-    plan.batch === undefined
-      ? undefined
-      : await measureBatching(captioner, set.files, early, plan.batch, plan.repeats, tick);
-  let beams;
-  if (plan.beams !== undefined) {
-    const k = plan.beams;
-    const t = await timeWays(
-      captioner,
-      set.files,
-      { early, full, earlyBeams: { ...early, beams: k }, fullBeams: { full: true, beams: k } },
-      { repeats: plan.repeats, onRepeat: tick },
-    );
-    beams = {
-      width: k,
-      ciderFull: score(t.fullBeams.results).ciderD,
-      cider: score(t.earlyBeams.results).ciderD,
-      greedyCiderFull: fullScores.ciderD,
-      greedyCider: earlyScores.ciderD,
-      /** Time of beam search over greedy decoding (median of per-pass ratios). */
-      timeOverGreedyFull: pairedSpeedup(t.full.ms, t.fullBeams.ms),
-      timeOverGreedy: pairedSpeedup(t.early.ms, t.earlyBeams.ms),
-    };
-  }
-  const baselines: BaselineReport | undefined =
-    source.kind === "data"
-      ? await measureBaselines(captioner, {
-          rows: source.rows,
-          ids: set.ids,
-          refs: set.refs,
-          full: ways.full.results,
-          early: ways.early.results,
-          k: plan.nnK,
-        })
-      : undefined;
-  const scenes = set.scenes;
-  return {
-    ...(source.kind === "scenes"
-      ? { scenes: source.scenes, seed: source.seed }
-      : { data: relative(process.cwd(), source.data), split: source.split, images: source.images }),
-    rule: plan.policy.rule,
-    lambda: plan.policy.lambda ?? null,
-    fill: plan.fill,
-    ciderFull: fullScores.ciderD,
-    cider: earlyScores.ciderD,
-    bleu4Full: fullScores.bleu4,
-    bleu4: earlyScores.bleu4,
-    rougeLFull: fullScores.rougeL,
-    rougeL: earlyScores.rougeL,
-    meanExitLayer,
-    countedSpeedup: L / meanExitLayer,
-    fullDepth: captioner.fusedFullDepth ? "fused" : "layer-by-layer",
-    measuredSpeedup: pairedSpeedup(ways.early.ms, ways.full.ms),
-    layerByLayerSpeedup: pairedSpeedup(ways.early.ms, ways.layerByLayer.ms),
-    fusedOverLayerByLayer: pairedSpeedup(ways.full.ms, ways.layerByLayer.ms),
-    decoderSpeedup: pairedSpeedup(ways.early.decodeMs, ways.full.decodeMs),
-    fixedMsPerImage: median(ways.early.fixedMs) / set.files.length,
-    tokenAgreement,
-    ...(scenes && {
-      meanExitLayerByObjects: exitLayerByObjects(scenes, ways.early.results),
-    }),
-    meanExitLayerByDifficulty: exitLayerByDifficulty(
-      set.ids.map((id) => set.refs[id]!),
-      ways.full.results,
-      ways.early.results,
-    ),
-    meanExitLayerByWordClass: scenes
-      ? exitLayerByWordClass(ways.early.results)
-      : exitLayerByPhotoWordClass(ways.early.results),
-    ...(scenes && {
-      meanExitLayerByNaming: exitLayerByNaming(scenes, ways.early.results),
-    }),
-    fullMs: median(ways.full.ms),
-    layerByLayerMs: median(ways.layerByLayer.ms),
-    earlyMs: median(ways.early.ms),
-    repeats: plan.repeats,
-    ...tjs,
-    ...(batch && { batch }),
-    ...(beams && { beams }),
-    ...baselines,
-  };
-}
-
-type EvalReport = Awaited<ReturnType<typeof measureCaptionEval>>;
-
-function reportText(report: EvalReport, L: number): string {
-  return (
-    textTable(
-      ["", "CIDEr-D", "BLEU-4", "ROUGE-L", "ms (median)"],
-      [
-        [
-          `full depth (${report.fullDepth})`,
-          report.ciderFull,
-          report.bleu4Full,
-          report.rougeLFull,
-          report.fullMs,
-        ],
-        ["full depth, layer by layer", "", "", "", report.layerByLayerMs],
-        ["early exit", report.cider, report.bleu4, report.rougeL, report.earlyMs],
-      ],
-    ) +
-    `mean exit layer ${report.meanExitLayer.toFixed(2)} of ${L}; counted speed-up ${report.countedSpeedup.toFixed(2)}x, ` +
-    `measured ${report.measuredSpeedup.toFixed(2)}x against ${report.fullDepth} full depth ` +
-    `(decoder alone ${report.decoderSpeedup.toFixed(2)}x; ${report.layerByLayerSpeedup.toFixed(2)}x against layer-by-layer full depth)` +
-    (report.transformersJsMs !== undefined
-      ? `; transformers.js ${report.transformersJsMs.toFixed(0)} ms (${report.transformersJsSpeedup!.toFixed(2)}x early exit's time, ${report.transformersJsOverFull!.toFixed(2)}x fused full depth's)`
-      : "") +
-    "\n" +
-    (report.batch
-      ? `batches of ${report.batch.size}: ${report.batch.ms.toFixed(0)} ms against ${report.batch.oneAtATimeMs.toFixed(0)} ms one at a time (${report.batch.speedup.toFixed(2)}x), same captions: ${report.batch.sameCaptions}\n`
-      : "") +
-    (report.nearestNeighbour
-      ? `nearest neighbour (k ${report.nearestNeighbour.k}, chosen on ${report.nearestNeighbour.kChosenOn}): CIDEr-D ${report.nearestNeighbour.ciderD.toFixed(3)}, BLEU-4 ${report.nearestNeighbour.bleu4.toFixed(3)}; ` +
-        `against ${report.leaveOneOut!.rotations - 1} references (leave-one-out): humans CIDEr-D ${report.leaveOneOut!.human.ciderD.toFixed(3)}, BLEU-4 ${report.leaveOneOut!.human.bleu4.toFixed(3)}; ` +
-        `full depth ${report.leaveOneOut!.full.ciderD.toFixed(3)}, ${report.leaveOneOut!.full.bleu4.toFixed(3)}; early exit ${report.leaveOneOut!.early.ciderD.toFixed(3)}, ${report.leaveOneOut!.early.bleu4.toFixed(3)}\n` +
-        `ended with the end token: ${report.degeneracy!.full.ended}/${report.degeneracy!.full.captions} at full depth, ${report.degeneracy!.early.ended}/${report.degeneracy!.early.captions} early; ` +
-        `a word three times in a row: ${report.degeneracy!.full.repeatedWord} and ${report.degeneracy!.early.repeatedWord}\n`
-      : "") +
-    (report.beams
-      ? `${report.beams.width} beams: CIDEr-D ${report.beams.ciderFull.toFixed(3)} at full depth, ${report.beams.cider.toFixed(3)} early (greedy ${report.beams.greedyCiderFull.toFixed(3)}, ${report.beams.greedyCider.toFixed(3)}), ` +
-        `${report.beams.timeOverGreedyFull.toFixed(2)}x and ${report.beams.timeOverGreedy.toFixed(2)}x greedy's time\n`
-      : "")
-  );
-}
 
 export const captionEvalCommand: Command = {
   name: "caption-eval",
@@ -339,7 +88,7 @@ export const captionEvalCommand: Command = {
       values["nn-k"] === undefined ? undefined : integerOption(values["nn-k"], "--nn-k", 1, 1);
     if (nnK !== undefined && values.data === undefined)
       throw new UsageError("--nn-k goes with --data");
-    const { set, source } = await openCaptionSet(values);
+    const set = await openCaptionSet(values);
     const captioner = await Captioner.load(modelDir);
     try {
       const tjsDir =
@@ -350,29 +99,24 @@ export const captionEvalCommand: Command = {
               values.tjs === undefined ? undefined : resolve(values.tjs),
               io.stderr,
             );
-      const withTjs = tjsDir !== undefined;
-      const plan: EvalPlan = {
-        policy: await captioner.policyFor(choice),
+      const progress = createProgress("caption-eval");
+      const report = await evaluateCaptions(captioner, set, {
+        policy: choice,
         fill,
         repeats,
         batch,
         beams,
-        tjs: withTjs
-          ? { dir: tjsDir, threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption }
-          : undefined,
+        transformersJs:
+          tjsDir === undefined
+            ? undefined
+            : { dir: tjsDir, threads: tjsThreadsOption === 0 ? undefined : tjsThreadsOption },
         nnK,
-      };
-      const passes =
-        1 + [withTjs, batch, beams].filter((x) => x !== undefined && x !== false).length;
-      const progress = createProgress("caption-eval");
-      let done = 0;
-      const report = await measureCaptionEval(captioner, set, source, plan, () =>
-        progress.update(++done, passes * repeats),
-      );
+        onProgress: (done, total) => progress.update(done, total),
+      });
       progress.finish();
       printReport(io, report, {
         json: values.json === true,
-        text: () => reportText(report, captioner.numExits),
+        text: () => captionEvalSummary(report, captioner.numExits),
       });
     } finally {
       await captioner.dispose();

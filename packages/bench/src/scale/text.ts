@@ -1,23 +1,17 @@
-// bench-scale's text measurements: per text, classification at fused full depth and with every
+// The scale benchmark's text measurements: per text, classification at fused full depth and with every
 // text forced to exit at given layers (a static policy: the decision code still runs), then
 // batches at full depth and exiting at the middle exit layer, against counted multiply-adds;
-// last, what the layer graphs' own sessions cost (bench-scale-sessions).
+// last, what the layer graphs' own sessions cost (sessions.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, seededRandom } from "@beem-ts/core";
 import { ort } from "@beem-ts/runtime";
 import { TextClassifier, type ClassifyOptions, type TextManifest } from "@beem-ts/text";
-import type { CommandIo } from "../command.js";
-import { textTable } from "../format.js";
-import { printReport } from "../reports.js";
+import { BenchError } from "../errors.js";
+import { textTable } from "../tables.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
-import type { ScaleRun } from "./bench-scale.js";
-import {
-  composedGraph,
-  sessionCost,
-  sessionsLine,
-  type SessionWork,
-} from "./bench-scale-sessions.js";
+import type { ScaleRun } from "./presets.js";
+import { composedGraph, sessionCost, sessionsLine, type SessionWork } from "./sessions.js";
 
 /** Words of the random checkpoint's tokenizer (make_tiny.py): one token each. */
 const WORDS =
@@ -97,7 +91,7 @@ function textSessionWork(
 }
 
 /** Times the text bundle `bundle` (a converted random BERT-shaped checkpoint). */
-export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): Promise<void> {
+export async function benchScaleText(bundle: string, run: ScaleRun) {
   const { preset, items: count, exitLayers, repeats, batch, log } = run;
   const L = run.layers;
   const manifest = JSON.parse(readFileSync(join(bundle, "manifest.json"), "utf8"));
@@ -113,7 +107,7 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
     for (const k of exitLayers) {
       const out = await classifier.classify(texts, staticAt(k));
       if (!out.every((c) => c.exitLayer === k))
-        throw new Error(`bench-scale: not every text exited at layer ${k}`);
+        throw new BenchError("CHECK_FAILED", `bench-scale: not every text exited at layer ${k}`);
     }
     log(
       `timing ${count} texts, ${repeats} passes: full depth and exits at ${exitLayers.join(", ")}`,
@@ -190,33 +184,39 @@ export async function benchText(bundle: string, run: ScaleRun, io: CommandIo): P
       },
       /**
        * The first `layer` layer graphs (with their exit heads) on one text of `tokens` tokens,
-       * in their own sessions against the same graphs composed into one (bench-scale-sessions).
+       * in their own sessions against the same graphs composed into one (sessions.ts).
        */
       sessions,
       repeats,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       note: "timing only: random weights; speed-ups against the fused full-depth graph, tokenising included",
     };
-    printReport(io, report, {
-      json: run.json,
-      text: () =>
-        textTable(
-          ["exit layer", "ms per text", "speed-up", "counted", `batch ${batch} speed-up`],
-          [
-            ["full (fused)", report.fullMs, 1, 1, 1],
-            ...exits.map((e) => [
-              e.layer,
-              e.ms,
-              e.speedup,
-              e.countedSpeedup,
-              e.batchThroughputSpeedup,
-            ]),
-          ],
-        ) +
-        `batch ${batch}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${middle} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
-        sessionsLine(sessions),
-    });
+    return report;
   } finally {
     await classifier.dispose();
   }
+}
+
+/** What `benchScaleText` returns. */
+export type ScaleTextReport = Awaited<ReturnType<typeof benchScaleText>>;
+
+/** The report as a table of exit layers and summary lines. */
+export function scaleTextSummary(report: ScaleTextReport): string {
+  return (
+    textTable(
+      ["exit layer", "ms per text", "speed-up", "counted", `batch ${report.batch.size} speed-up`],
+      [
+        ["full (fused)", report.fullMs, 1, 1, 1],
+        ...report.exits.map((e) => [
+          e.layer,
+          e.ms,
+          e.speedup,
+          e.countedSpeedup,
+          e.batchThroughputSpeedup,
+        ]),
+      ],
+    ) +
+    `batch ${report.batch.size}: ${report.batch.fullTextsPerSecond.toFixed(1)} texts/s at full depth, ${report.batch.earlyTextsPerSecond.toFixed(1)} exiting at ${report.batch.exitLayer} (${report.batch.throughputSpeedup.toFixed(2)}x, counted ${report.batch.countedSpeedup.toFixed(2)}x); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
+    sessionsLine(report.sessions)
+  );
 }

@@ -10,6 +10,7 @@ import {
   type Captioner,
 } from "@beem-ts/caption";
 import type { CaptionDataRow } from "./caption-data.js";
+import { BenchError } from "./errors.js";
 
 /** Neighbourhood sizes tried for consensus re-ranking when choosing k on a dev split. */
 export const NEIGHBOUR_KS = [1, 3, 5, 10, 20, 40] as const;
@@ -94,7 +95,8 @@ export function leaveOneOut(
   candidates?: readonly string[],
 ): { human: CaptionScores; model?: CaptionScores; rotations: number } {
   const rotations = Math.min(...ids.map((id) => refs[id]!.length));
-  if (rotations < 2) throw new Error("leave-one-out needs at least two references per image");
+  if (rotations < 2)
+    throw new BenchError("INVALID_DATA", "leave-one-out needs at least two references per image");
   const sums: { human: CaptionScores[]; model: CaptionScores[] } = { human: [], model: [] };
   for (let j = 0; j < rotations; j++) {
     const others = Object.fromEntries(ids.map((id) => [id, refs[id]!.filter((_, k) => k !== j)]));
@@ -190,7 +192,7 @@ export async function measureBaselines(
 ): Promise<BaselineReport> {
   const train = input.rows.filter((r) => r.split === "train");
   if (train.length === 0)
-    throw new Error("the data set has no train split to borrow captions from");
+    throw new BenchError("INVALID_DATA", "the data set has no train split to borrow captions from");
   const dev = input.k === undefined ? input.rows.filter((r) => r.split === "dev") : [];
   const total = train.length + dev.length + input.ids.length;
   let done = 0;

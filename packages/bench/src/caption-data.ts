@@ -4,14 +4,15 @@
 //   {"image": "images/1000268201_693b08cb0e.jpg", "split": "test", "captions": ["A child ...", ...]}
 //
 // `image` is relative to the file's folder (or absolute), `split` any name (train, dev, test),
-// `captions` the human references (at least one). caption-eval and caption-sweep caption one
-// split of it; the nearest-neighbour baseline borrows captions from the train split.
+// `captions` the human references (at least one). evaluateCaptions and sweepCaptions caption
+// one split of it (`loadCaptionSplit`); the nearest-neighbour baseline borrows captions from the
+// train split.
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { BeemError } from "@beem-ts/core";
 import type { Scene } from "@beem-ts/scenes";
+import { BenchError } from "./errors.js";
 
 /** Images to caption with their references, from generated scenes or a caption data set. */
 export interface CaptionSet {
@@ -23,8 +24,24 @@ export interface CaptionSet {
   readonly refs: Readonly<Record<string, readonly string[]>>;
   /** The generated scenes, when the set is synthetic (the breakdowns by object need them). */
   readonly scenes?: readonly Scene[];
+  /** Where the images came from, for reports. */
+  readonly source: CaptionSetSource;
+  /** Deletes what the set wrote (the rendered scenes); nothing for a data set. */
   remove(): Promise<void>;
 }
+
+/** Where a caption set's images came from. */
+export type CaptionSetSource =
+  | { readonly kind: "scenes"; readonly scenes: number; readonly seed: number }
+  | {
+      readonly kind: "data";
+      /** The data set's file, as given to `loadCaptionSplit`. */
+      readonly data: string;
+      readonly split: string;
+      readonly images: number;
+      /** Every row of the data set (the baselines borrow from its train split). */
+      readonly rows: readonly CaptionDataRow[];
+    };
 
 export interface CaptionDataRow {
   readonly image: string;
@@ -32,8 +49,8 @@ export interface CaptionDataRow {
   readonly captions: readonly string[];
 }
 
-function invalid(where: string, message: string): BeemError {
-  return new BeemError("INVALID_ARGUMENT", `${where}: ${message}`);
+function invalid(where: string, message: string): BenchError {
+  return new BenchError("INVALID_ARGUMENT", `${where}: ${message}`);
 }
 
 /** Every line of a caption data set, checked; errors name the file and line. */
@@ -41,7 +58,7 @@ export async function readCaptionData(path: string): Promise<CaptionDataRow[]> {
   try {
     await access(path);
   } catch (cause) {
-    throw new BeemError("FILE_NOT_FOUND", `${path}: cannot read the caption data set`, { cause });
+    throw new BenchError("FILE_NOT_FOUND", `${path}: cannot read the caption data set`, { cause });
   }
   const rows: CaptionDataRow[] = [];
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -91,13 +108,31 @@ export function splitRows(
   return chosen;
 }
 
-/** One split of a caption data set as a caption set (the first `limit` images of it). */
-export function captionSetOf(rows: readonly CaptionDataRow[]): CaptionSet {
-  const ids = rows.map((r) => r.image);
+export interface CaptionSplitOptions {
+  /** The split to caption. Default "test". */
+  readonly split?: string;
+  /** Only the first `limit` images of the split. Default: all of them. */
+  readonly limit?: number | undefined;
+}
+
+/**
+ * One split of a caption data set (JSON Lines, see the file's head) as a caption set. Throws a
+ * BenchError: FILE_NOT_FOUND, or INVALID_ARGUMENT naming the file and line of a bad row or the
+ * splits there are when the split has no images.
+ */
+export async function loadCaptionSplit(
+  path: string,
+  options: CaptionSplitOptions = {},
+): Promise<CaptionSet> {
+  const split = options.split ?? "test";
+  const rows = await readCaptionData(path);
+  const chosen = splitRows(rows, split, path).slice(0, options.limit);
+  const ids = chosen.map((r) => r.image);
   return {
     ids,
     files: ids,
-    refs: Object.fromEntries(rows.map((r) => [r.image, r.captions])),
+    refs: Object.fromEntries(chosen.map((r) => [r.image, r.captions])),
+    source: { kind: "data", data: path, split, images: chosen.length, rows },
     remove: async () => {},
   };
 }

@@ -1,45 +1,9 @@
-// The one place evaluation reports are written: the commands measure and return plain rows or
-// objects; this module turns them into JSON on standard output, aligned text tables, and report
-// folders (Markdown, CSV, JSON and a plot).
+// The one place report folders are written: the measurements return plain rows or objects;
+// this module turns a table of them into Markdown, CSV, JSON and a plot.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CommandIo as Io } from "./command.js";
-import { csv, formatNumber, textTable, type Cell } from "./format.js";
 import { renderSvg, svgToPng, tradeOffSpec, type TradeOffChart } from "./plot.js";
-
-/** A table's rows as records of the given columns. */
-export type Row<C extends string> = Readonly<Record<C, Cell>>;
-
-export function markdownTable<C extends string>(
-  columns: readonly C[],
-  rows: readonly Row<C>[],
-): string {
-  const cell = (c: Cell) => (typeof c === "number" ? formatNumber(c, 3) : String(c));
-  return [
-    `| ${columns.join(" | ")} |`,
-    `| ${columns.map(() => "---").join(" | ")} |`,
-    ...rows.map((r) => `| ${columns.map((h) => cell(r[h])).join(" | ")} |`),
-  ].join("\n");
-}
-
-export function alignedTable<C extends string>(
-  columns: readonly C[],
-  rows: readonly Row<C>[],
-): string {
-  return textTable(
-    columns,
-    rows.map((r) => columns.map((h) => r[h])),
-  );
-}
-
-/** A report object as one line of JSON (`--json`), or as text for people. */
-export function printReport(
-  io: Io,
-  report: object,
-  options: { json: boolean; text: () => string },
-): void {
-  io.stdout(options.json ? JSON.stringify(report) + "\n" : options.text());
-}
+import { csv, markdownTable, type Row } from "./tables.js";
 
 export interface TableReport<C extends string> {
   /** File name without extension: NAME.md, .csv, .json (and .svg, .png with a plot). */

@@ -1,6 +1,6 @@
-// bench-scale's captioning measurements: per image the encoder, decoding at fused full depth and
+// The scale benchmark's captioning measurements: per image the encoder, decoding at fused full depth and
 // with every token forced to exit at given layers, the heads against a layer, what the step
-// graphs' own sessions cost (bench-scale-sessions), batched decoding.
+// graphs' own sessions cost (sessions.ts), batched decoding.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,17 +9,10 @@ import { Captioner, type CaptionOptions } from "@beem-ts/caption";
 import { median, seededRandom } from "@beem-ts/core";
 import { createSession, ort } from "@beem-ts/runtime";
 import { timeWays } from "../caption-runs.js";
-import type { CommandIo } from "../command.js";
-import { textTable } from "../format.js";
-import { printReport } from "../reports.js";
+import { textTable } from "../tables.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
-import type { ScaleRun } from "./bench-scale.js";
-import {
-  composedGraph,
-  sessionCost,
-  sessionsLine,
-  type SessionWork,
-} from "./bench-scale-sessions.js";
+import type { ScaleRun } from "./presets.js";
+import { composedGraph, sessionCost, sessionsLine, type SessionWork } from "./sessions.js";
 
 /** What the caption runtime fetches from a step graph (CaptionModel.step). */
 const STEP_FETCHES = [
@@ -114,12 +107,8 @@ function captionSessionWork(
 }
 
 /** Times the caption bundle `bundle` (a converted random vit-gpt2-shaped checkpoint). */
-export async function benchCaption(
-  bundle: string,
-  options: ScaleRun,
-  io: CommandIo,
-): Promise<void> {
-  const { preset, items: count, exitLayers, repeats, batch, shortlist, log, json } = options;
+export async function benchScaleCaption(bundle: string, options: ScaleRun) {
+  const { preset, items: count, exitLayers, repeats, batch, shortlist, log } = options;
   const L = options.layers;
   const manifest = JSON.parse(readFileSync(join(bundle, "manifest.json"), "utf8"));
   const dir = mkdtempSync(join(tmpdir(), "beem-bench-scale-"));
@@ -303,35 +292,41 @@ export async function benchCaption(
       shortlist,
       /**
        * The first `layer` step graphs on one position, in their own sessions against the same
-       * graphs composed into one (bench-scale-sessions).
+       * graphs composed into one (sessions.ts).
        */
       sessions,
       repeats,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       note: "timing only: random weights",
     };
-    printReport(io, report, {
-      json,
-      text: () =>
-        textTable(
-          ["exit layer", "decoder ms/image", "decoder speed-up", "counted", "end to end"],
-          [
-            ["full (fused)", report.fullDecoderMs, 1, 1, 1],
-            ...exits.map((e) => [
-              e.layer,
-              e.decoderMs,
-              e.decoderSpeedup,
-              e.countedSpeedup,
-              e.endToEndSpeedup,
-            ]),
-          ],
-        ) +
-        `encoder ${encoderMs.toFixed(1)} ms per image; shortlist head ${shortlistHeadMs.toFixed(3)} ms (${(100 * report.shortlistHeadShare).toFixed(0)}% of a layer's ${layerMs.toFixed(3)} ms), full head ${fullHeadMs.toFixed(3)} ms; ` +
-        `batch ${batch}: decoding ${report.batch.throughputSpeedup.toFixed(2)}x tokens per second exiting at ${middle} (${report.batch.endToEndThroughputSpeedup.toFixed(2)}x with the encoder); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
-        sessionsLine(sessions),
-    });
+    return report;
   } finally {
     await captioner.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What `benchScaleCaption` returns. */
+export type ScaleCaptionReport = Awaited<ReturnType<typeof benchScaleCaption>>;
+
+/** The report as a table of exit layers and summary lines. */
+export function scaleCaptionSummary(report: ScaleCaptionReport): string {
+  return (
+    textTable(
+      ["exit layer", "decoder ms/image", "decoder speed-up", "counted", "end to end"],
+      [
+        ["full (fused)", report.fullDecoderMs, 1, 1, 1],
+        ...report.exits.map((e) => [
+          e.layer,
+          e.decoderMs,
+          e.decoderSpeedup,
+          e.countedSpeedup,
+          e.endToEndSpeedup,
+        ]),
+      ],
+    ) +
+    `encoder ${report.encoderMs.toFixed(1)} ms per image; shortlist head ${report.shortlistHeadMs.toFixed(3)} ms (${(100 * report.shortlistHeadShare).toFixed(0)}% of a layer's ${report.layerMs.toFixed(3)} ms), full head ${report.fullHeadMs.toFixed(3)} ms; ` +
+    `batch ${report.batch.size}: decoding ${report.batch.throughputSpeedup.toFixed(2)}x tokens per second exiting at ${report.batch.exitLayer} (${report.batch.endToEndThroughputSpeedup.toFixed(2)}x with the encoder); peak RSS ${report.peakRssMb.toFixed(0)} MB\n` +
+    sessionsLine(report.sessions)
+  );
 }

@@ -1,15 +1,14 @@
 // transformers.js' layout of a caption bundle's weights (encoder_model.onnx,
 // decoder_model_merged.onnx and its configs), built by training/common/export_tjs.py from the
-// bundle's own graphs into a cache, so that caption-eval and caption-sweep can time
+// bundle's own graphs into a cache, so that evaluateCaptions and sweepCaptions can time
 // transformers.js' image-to-text pipeline on the same weights without a committed copy.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "./cli-error.js";
-import { REPO_ROOT } from "./models.js";
-import { python } from "./python.js";
+import { BenchError } from "./errors.js";
+import { REPO_ROOT, python } from "./tools.js";
 
 export interface TransformersJsExportOptions {
   /** Where exports are kept (default $XDG_CACHE_HOME/beem/tjs, else ~/.cache/beem/tjs). */
@@ -49,56 +48,69 @@ async function bundleHash(bundleDir: string): Promise<string> {
 /**
  * The folder of the bundle's transformers.js export: made on first use (a few seconds; needs
  * Python with the onnx package), then reused while the bundle's files are unchanged. Throws a
- * UsageError naming the problem when it cannot be made (no Python or onnx, a bundle that
- * transformers.js cannot run).
+ * BenchError naming the problem when it cannot be made: FILE_NOT_FOUND (no manifest), else
+ * TJS_EXPORT_FAILED (no Python or onnx, a bundle that transformers.js cannot run).
  */
 export async function transformersJsExport(
   bundleDir: string,
   options: TransformersJsExportOptions = {},
 ): Promise<string> {
   const manifestPath = join(bundleDir, "manifest.json");
-  if (!existsSync(manifestPath)) throw new UsageError(`${manifestPath}: not found`);
+  if (!existsSync(manifestPath))
+    throw new BenchError("FILE_NOT_FOUND", `${manifestPath}: not found`);
   const { id } = JSON.parse(readFileSync(manifestPath, "utf8")) as { id: string };
   const dir = join(options.cacheDir ?? tjsCacheDir(), `${id}-${await bundleHash(bundleDir)}`);
-  if (existsSync(join(dir, "onnx", "decoder_model_merged.onnx"))) return dir;
+  if (isTransformersJsExport(dir)) return dir;
   const script = join(REPO_ROOT, "training", "common", "export_tjs.py");
   const r = spawnSync(python(), [script, bundleDir, dir], { encoding: "utf8" });
   if (r.error !== undefined)
-    throw new UsageError(
+    throw new BenchError(
+      "TJS_EXPORT_FAILED",
       `transformers.js export needs Python (${python()}: ${r.error.message}); ` +
         "apt-get install -y python3 python3-onnx (Debian) or pip install onnx, or set PYTHON",
     );
   if (r.status !== 0) {
     const last = r.stderr.trim().split("\n").slice(-1)[0] ?? "";
     if (/No module named 'onnx'/.test(r.stderr))
-      throw new UsageError(
+      throw new BenchError(
+        "TJS_EXPORT_FAILED",
         `transformers.js export needs the onnx Python package: apt-get install -y python3-onnx (Debian) or pip install onnx`,
       );
-    throw new UsageError(`transformers.js export of ${bundleDir} failed: ${last}`);
+    throw new BenchError(
+      "TJS_EXPORT_FAILED",
+      `transformers.js export of ${bundleDir} failed: ${last}`,
+    );
   }
   return dir;
 }
 
+/** Whether `dir` holds a transformers.js export (its onnx/decoder_model_merged.onnx). */
+export function isTransformersJsExport(dir: string): boolean {
+  return existsSync(join(dir, "onnx", "decoder_model_merged.onnx"));
+}
+
+export interface OptionalExportOptions extends TransformersJsExportOptions {
+  /** Told why the export cannot be made, when it cannot. Default: nothing is told. */
+  readonly onUnavailable?: (reason: string) => void;
+}
+
 /**
- * The transformers.js export caption-eval and caption-sweep time: `--tjs DIR` as given, else the
- * bundle's export from the cache (made if needed). Undefined, with the reason on `note`, when it
- * cannot be made: the comparison is then left out rather than the whole run failing.
+ * `transformersJsExport`, or undefined (the reason on `onUnavailable`) when it cannot be made:
+ * a comparison with transformers.js is then left out rather than the whole run failing.
  */
-export async function tjsDirFor(
-  modelDir: string,
-  given: string | undefined,
-  note: (message: string) => void,
+export async function optionalTransformersJsExport(
+  bundleDir: string,
+  options: OptionalExportOptions = {},
 ): Promise<string | undefined> {
-  if (given !== undefined) {
-    if (!existsSync(join(given, "onnx", "decoder_model_merged.onnx")))
-      throw new UsageError(`--tjs ${given}: no onnx/decoder_model_merged.onnx there`);
-    return given;
-  }
   try {
-    return await transformersJsExport(modelDir);
+    return await transformersJsExport(bundleDir, options);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    note(`transformers.js comparison left out: ${error.message}\n`);
+    if (
+      !(error instanceof BenchError) ||
+      (error.code !== "TJS_EXPORT_FAILED" && error.code !== "FILE_NOT_FOUND")
+    )
+      throw error;
+    options.onUnavailable?.(error.message);
     return undefined;
   }
 }

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { describe, expect, it } from "vitest";
-import { qualityDomain, renderSvg, tradeOffSpec, type TradeOffChart } from "../src/plot.js";
+import { qualityDomain, renderSvg, tradeOffSpec, type TradeOffChart } from "../src/index.js";
 
 // The committed scene sweep of docs/: its two full-depth references share a quality, and patience at
 // lambda 0.5 lies far below every other point.

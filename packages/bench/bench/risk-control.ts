@@ -1,6 +1,6 @@
 // Benchmark of risk-controlled thresholds (core's calibrateRisk, Learn-then-Test):
 //
-//   pnpm --filter @beem-ts/cli bench:risk [--draws 1000] [--scenes 200] [--repeats 3] [--json]
+//   pnpm --filter @beem-ts/bench bench:risk [--draws 1000] [--scenes 200] [--repeats 3] [--json]
 //
 // 1. Validity: synthetic logs from a known distribution (6 exits, 3 classes), `--draws`
 //    independent calibration logs of 600 lines; the chosen policy's true loss is measured on
@@ -33,9 +33,14 @@ import {
 } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts } from "@beem-ts/text";
 import { ExitTableBuilder } from "@beem-ts/core";
-import { timeWays, writeScenes } from "../src/caption-runs.js";
-import { pairedSpeedup } from "../src/timing.js";
-import { defaultCaptionModel, defaultTextModel } from "../src/models.js";
+import { pairedSpeedup, timeWays, writeScenes } from "../src/index.js";
+
+const MODELS = resolve(import.meta.dirname, "../../../models");
+/** The bundled SST-2 model, or $BEEM_TEXT_MODEL (as the beem command picks it). */
+const defaultTextModel = () => process.env.BEEM_TEXT_MODEL ?? resolve(MODELS, "sst2-beem");
+/** The bundled photo captioner, or $BEEM_CAPTION_MODEL. */
+const defaultCaptionModel = () =>
+  process.env.BEEM_CAPTION_MODEL ?? resolve(MODELS, "photo-caption");
 
 const { values } = parseArgs({
   options: {
@@ -188,7 +193,7 @@ const usefulness: Usefulness[] = [];
   const captioner = await Captioner.load(dir);
   const m = captioner.model.manifest;
   const cal = parseExitLog(readFileSync(resolve(dir, m.calibrationLog!), "utf8"));
-  const set = await writeScenes(1000, Number(values.scenes));
+  const set = await writeScenes({ count: Number(values.scenes), seed: 1000 });
   try {
     const builder = new ExitTableBuilder();
     for (const s of await captioner.exitLog(set.files))

@@ -8,26 +8,12 @@
 // Sessions created later in a process were measured to run up to 10% faster than the same graphs
 // created earlier (the order of their weights in memory), so every graph is loaded twice, in
 // the order split, composed, fused, composed, split, and each figure is the mean of its two.
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { median } from "@beem-ts/core";
 import { createSession, type ort } from "@beem-ts/runtime";
-import { UsageError } from "../cli-error.js";
-import { REPO_ROOT } from "../models.js";
-import { python } from "../python.js";
+import { BenchError } from "../errors.js";
 import { pairedSpeedup, timeSideBySide } from "../timing.js";
-
-/** Runs a training-folder tool; a failure is a UsageError quoting the tool's last words. */
-export function runTool(what: string, args: readonly string[], log: (m: string) => void): string {
-  log(`${what}...`);
-  const env = { ...process.env, OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2" };
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", env, cwd: REPO_ROOT });
-  if (r.error !== undefined || r.status !== 0)
-    throw new UsageError(
-      `bench-scale: ${what} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr?.trim().split("\n").slice(-3).join(" ")}`,
-    );
-  return r.stdout;
-}
+import { REPO_ROOT, python, runTool } from "../tools.js";
 
 /**
  * The bundle's first k layers composed into one graph, written beside them (a small file: the
@@ -70,12 +56,15 @@ export interface SessionCost {
 
 function maxAbsDifference(a: readonly Float32Array[], b: readonly Float32Array[]): number {
   if (a.length !== b.length)
-    throw new Error("bench-scale: split and composed outputs differ in count");
+    throw new BenchError("CHECK_FAILED", "bench-scale: split and composed outputs differ in count");
   let max = 0;
   a.forEach((x, i) => {
     const y = b[i]!;
     if (x.length !== y.length)
-      throw new Error("bench-scale: split and composed outputs differ in size");
+      throw new BenchError(
+        "CHECK_FAILED",
+        "bench-scale: split and composed outputs differ in size",
+      );
     for (let j = 0; j < x.length; j++) max = Math.max(max, Math.abs(x[j]! - y[j]!));
   });
   return max;
