@@ -6,6 +6,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "examples/**/*.test.ts",
       "training/test/**/*.test.ts",
+      "test/**/*.test.ts",
     ],
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
