@@ -26,6 +26,11 @@ export function options<S extends string, F extends string = "">(
   return Object.fromEntries([...named(strings, "string"), ...named(flags, "boolean")]) as never;
 }
 
+/** The values parseArgs gives for `options(...)`: a string per value option, a boolean per flag. */
+export type OptionValues<T> = {
+  [K in keyof T]?: (T[K] extends { type: "boolean" } ? boolean : string) | undefined;
+};
+
 type Parsed<T extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
 >;

@@ -10,16 +10,10 @@ import {
   type BenchErrorCode,
   type CaptionSet,
 } from "@beem-ts/bench";
-import { integerOption } from "./args.js";
+import { options, type OptionValues, integerOption } from "./args.js";
 import { UsageError } from "./cli-error.js";
 
-export const CAPTION_SET_OPTIONS = {
-  scenes: { type: "string" },
-  seed: { type: "string" },
-  data: { type: "string" },
-  split: { type: "string" },
-  limit: { type: "string" },
-} as const;
+export const CAPTION_SET_OPTIONS = options("scenes seed data split limit");
 
 export function captionSetUsage(): string {
   return `  --data FILE     a caption data set, JSON Lines of {"image", "split", "captions"} (images
@@ -43,13 +37,9 @@ export async function usageOn<T>(codes: readonly BenchErrorCode[], work: () => P
 }
 
 /** The images the flags name: --data's split, or --scenes generated scenes (one is required). */
-export async function openCaptionSet(values: {
-  scenes?: string | undefined;
-  seed?: string | undefined;
-  data?: string | undefined;
-  split?: string | undefined;
-  limit?: string | undefined;
-}): Promise<CaptionSet> {
+export async function openCaptionSet(
+  values: OptionValues<typeof CAPTION_SET_OPTIONS>,
+): Promise<CaptionSet> {
   if (values.data === undefined && values.scenes === undefined)
     throw new UsageError(
       "Give --data FILE (a caption data set such as ../shared/data/captions/flickr8k-1k/captions.jsonl, " +

@@ -1,8 +1,8 @@
 // Where the bundled models are, and the options that choose a policy.
+import { readPolicy } from "@beem-ts/runtime";
 import { resolve } from "node:path";
 import { CALIBRATION_RULES, unalias, type PolicyChoice } from "@beem-ts/core";
-import { numberOption, oneOf, openUnitOption } from "./args.js";
-import { readPolicy } from "./files.js";
+import { options, type OptionValues, numberOption, oneOf, openUnitOption } from "./args.js";
 import { UsageError } from "./cli-error.js";
 
 /** The repository (the training scripts some commands run live there). */
@@ -26,14 +26,7 @@ export function evalCaptionModel(scenes: string | undefined): string {
   return scenes !== undefined ? resolve(REPO_ROOT, "models/caption-beem") : defaultCaptionModel();
 }
 
-export const POLICY_OPTIONS = {
-  rule: { type: "string" },
-  lambda: { type: "string" },
-  policy: { type: "string" },
-  full: { type: "boolean" },
-  "max-loss": { type: "string" },
-  delta: { type: "string" },
-} as const;
+export const POLICY_OPTIONS = options("rule lambda policy max-loss delta", "full");
 
 export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (calibrated on the bundle's calibration log;
                   beem = beem-a)
@@ -45,14 +38,9 @@ export const POLICY_USAGE = `  --rule RULE     ${CALIBRATION_RULES.join(", ")} (
   --full          no early exit: run every layer
   (default: the bundle's own policy)`;
 
-export async function policyChoice(values: {
-  rule?: string | undefined;
-  lambda?: string | undefined;
-  policy?: string | undefined;
-  full?: boolean | undefined;
-  "max-loss"?: string | undefined;
-  delta?: string | undefined;
-}): Promise<PolicyChoice> {
+export async function policyChoice(
+  values: OptionValues<typeof POLICY_OPTIONS>,
+): Promise<PolicyChoice> {
   const fitting =
     values.rule !== undefined ||
     values.lambda !== undefined ||

@@ -2,11 +2,10 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { SCALE_PRESETS, benchScale, scaleSummary, type ScalePreset } from "@beem-ts/bench";
-import { integerOption, numberList, oneOf, parse } from "../args.js";
+import { options, integerOption, numberList, oneOf, parse } from "../args.js";
 import { usageOn } from "../caption-set-options.js";
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
-import { printReport } from "../print-report.js";
 import { checkPython } from "../python.js";
 
 const usage = `Usage: beem bench-scale --preset ${Object.keys(SCALE_PRESETS).join("|")} [--images N | --texts N] [--exit-layers 3,6,9] [--shortlist K] [--batch B] [--repeats 3] [--cache DIR] [--json]
@@ -43,15 +42,7 @@ export const benchScaleCommand: Command = {
     const { values } = parse(
       argv,
       {
-        preset: { type: "string" },
-        images: { type: "string" },
-        texts: { type: "string" },
-        "exit-layers": { type: "string" },
-        shortlist: { type: "string" },
-        batch: { type: "string" },
-        repeats: { type: "string" },
-        cache: { type: "string" },
-        json: { type: "boolean" },
+        ...options("preset images texts exit-layers shortlist batch repeats cache", "json"),
       },
       usage,
     );
@@ -102,9 +93,6 @@ export const benchScaleCommand: Command = {
         log: (m) => io.stderr(`${m}\n`),
       }),
     );
-    printReport(io, result.report, {
-      json: values.json === true,
-      text: () => scaleSummary(result),
-    });
+    io.stdout(values.json === true ? JSON.stringify(result.report) + "\n" : scaleSummary(result));
   },
 };

@@ -1,3 +1,5 @@
+import { writeFileAtomic } from "@beem-ts/jobs";
+import { readExitLog } from "@beem-ts/runtime";
 import {
   CALIBRATION_RULES,
   unalias,
@@ -16,7 +18,6 @@ import {
   required,
 } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { readExitLog, writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem calibrate --exits CAL.jsonl --rule RULE [--lambda X | --max-loss E [--delta D] [--loss L] [--group-loss G]] [--out policy.json]

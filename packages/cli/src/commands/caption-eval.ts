@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { Captioner, SKIPPED_LAYER_FILLS } from "@beem-ts/caption";
 import { TJS_DEFAULT_THREADS, captionEvalSummary, evaluateCaptions } from "@beem-ts/bench";
-import { integerOption, oneOf, parse } from "../args.js";
+import { options, integerOption, oneOf, parse } from "../args.js";
 import {
   CAPTION_SET_OPTIONS,
   captionSetUsage,
@@ -11,7 +11,6 @@ import {
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
 import { POLICY_OPTIONS, POLICY_USAGE, evalCaptionModel, policyChoice } from "../models.js";
-import { printReport } from "../print-report.js";
 import { createProgress } from "../progress.js";
 
 const usage = `Usage: beem caption-eval (--data FILE [--split test] | --scenes N [--seed 1000]) [--rule R --lambda X | --policy FILE] [--repeats 3] [--batch B] [--beams K] [--json] [--no-tjs]
@@ -54,16 +53,7 @@ export const captionEvalCommand: Command = {
       {
         ...POLICY_OPTIONS,
         ...CAPTION_SET_OPTIONS,
-        "nn-k": { type: "string" },
-        repeats: { type: "string" },
-        batch: { type: "string" },
-        beams: { type: "string" },
-        json: { type: "boolean" },
-        model: { type: "string" },
-        tjs: { type: "string" },
-        "tjs-threads": { type: "string" },
-        fill: { type: "string" },
-        "no-tjs": { type: "boolean" },
+        ...options("nn-k repeats batch beams model tjs tjs-threads fill", "json no-tjs"),
       },
       usage,
     );
@@ -114,10 +104,11 @@ export const captionEvalCommand: Command = {
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();
-      printReport(io, report, {
-        json: values.json === true,
-        text: () => captionEvalSummary(report, captioner.numExits),
-      });
+      io.stdout(
+        values.json === true
+          ? JSON.stringify(report) + "\n"
+          : captionEvalSummary(report, captioner.numExits),
+      );
     } finally {
       await captioner.dispose();
       await set.remove();

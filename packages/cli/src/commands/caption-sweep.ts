@@ -10,7 +10,7 @@ import {
   sweepCaptions,
   writeTableReport,
 } from "@beem-ts/bench";
-import { integerOption, numberList, oneOf, parse } from "../args.js";
+import { options, integerOption, numberList, oneOf, parse } from "../args.js";
 import {
   CAPTION_SET_OPTIONS,
   captionSetUsage,
@@ -49,12 +49,7 @@ export const captionSweepCommand: Command = {
       {
         out: { type: "string" },
         ...CAPTION_SET_OPTIONS,
-        rules: { type: "string" },
-        lambdas: { type: "string" },
-        repeats: { type: "string" },
-        model: { type: "string" },
-        tjs: { type: "string" },
-        "no-tjs": { type: "boolean" },
+        ...options("rules lambdas repeats model tjs", "no-tjs"),
       },
       usage,
     );

@@ -1,3 +1,4 @@
+import { textTable } from "@beem-ts/bench";
 import { BeemError } from "@beem-ts/core";
 import { Captioner, MAX_BEAMS, type CaptionResult, type CaptionToken } from "@beem-ts/caption";
 import {
@@ -7,9 +8,8 @@ import {
   openResults,
   uniqueByRealPath,
 } from "@beem-ts/jobs";
-import { integerOption, numberOption, parse } from "../args.js";
+import { options, integerOption, numberOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
 import type { Command, CommandIo } from "../command.js";
 import { createProgress } from "../progress.js";
@@ -92,15 +92,7 @@ export const captionCommand: Command = {
       argv,
       {
         ...POLICY_OPTIONS,
-        json: { type: "boolean" },
-        stream: { type: "boolean" },
-        beams: { type: "string" },
-        batch: { type: "string" },
-        "max-tokens": { type: "string" },
-        model: { type: "string" },
-        out: { type: "string" },
-        resume: { type: "boolean" },
-        repair: { type: "boolean" },
+        ...options("beams batch max-tokens model out", "json stream resume repair"),
       },
       usage,
     );
@@ -113,7 +105,7 @@ export const captionCommand: Command = {
     const batch = integerOption(values.batch, "--batch", 1, 1);
     if (values.stream === true && batch > 1)
       throw new UsageError("--stream captions one image at a time; drop --batch");
-    const options = {
+    const captionOptions = {
       ...(await policyChoice(values)),
       beams,
       ...(values["max-tokens"] !== undefined && {
@@ -148,7 +140,7 @@ export const captionCommand: Command = {
     const how: Shown = results ? "none" : stream ? "stream" : values.json ? "json" : "table";
     const { done, failed } = await captionCollection(captioner, images, {
       batch,
-      caption: options,
+      caption: captionOptions,
       ...(results !== undefined && { results }),
       onResult: (image, r) => print(io, image, r, how, captioner.numExits),
       onError: (image, error) => {

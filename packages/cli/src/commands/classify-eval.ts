@@ -1,7 +1,6 @@
 import { TextClassifier, readLabelledTexts } from "@beem-ts/text";
 import { classifierEvalSummary, evaluateClassifier } from "@beem-ts/bench";
-import { numberOption, parse, required } from "../args.js";
-import { printReport } from "../print-report.js";
+import { options, numberOption, parse, required } from "../args.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultTextModel, policyChoice } from "../models.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
@@ -25,11 +24,7 @@ export const classifyEvalCommand: Command = {
       argv,
       {
         ...POLICY_OPTIONS,
-        data: { type: "string" },
-        batch: { type: "string" },
-        repeats: { type: "string" },
-        json: { type: "boolean" },
-        model: { type: "string" },
+        ...options("data batch repeats model", "json"),
       },
       usage,
     );
@@ -51,10 +46,9 @@ export const classifyEvalCommand: Command = {
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();
-      printReport(io, report, {
-        json: values.json === true,
-        text: () => classifierEvalSummary(report),
-      });
+      io.stdout(
+        values.json === true ? JSON.stringify(report) + "\n" : classifierEvalSummary(report),
+      );
     } finally {
       await classifier.dispose();
     }

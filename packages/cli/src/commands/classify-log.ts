@@ -1,7 +1,7 @@
+import { writeFileAtomic } from "@beem-ts/jobs";
 import { formatExitLogLine } from "@beem-ts/core";
 import { TextClassifier, readLabelledTexts } from "@beem-ts/text";
 import { options, parse, required } from "../args.js";
-import { writeFileAtomic } from "../files.js";
 import { defaultTextModel } from "../models.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";

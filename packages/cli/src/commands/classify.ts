@@ -1,7 +1,7 @@
+import { textTable } from "@beem-ts/bench";
 import { TextClassifier } from "@beem-ts/text";
 import { options, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
-import { textTable } from "../format.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultTextModel, policyChoice } from "../models.js";
 import type { Command } from "../command.js";
 

@@ -1,7 +1,8 @@
+import { textTable } from "@beem-ts/bench";
+import { writeFileAtomic } from "@beem-ts/jobs";
+import { readExitLog, readPolicy } from "@beem-ts/runtime";
 import { evaluatePolicy } from "@beem-ts/core";
 import { options, parse, required } from "../args.js";
-import { readExitLog, readPolicy, writeFileAtomic } from "../files.js";
-import { textTable } from "../format.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem evaluate --exits TEST.jsonl --policy policy.json [--json] [--decisions OUT.jsonl]

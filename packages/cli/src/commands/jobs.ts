@@ -11,7 +11,7 @@ import {
   writeResults,
   type RedisOptions,
 } from "@beem-ts/jobs";
-import { integerOption, parse } from "../args.js";
+import { options, integerOption, parse } from "../args.js";
 import { UsageError } from "../cli-error.js";
 import type { Command, CommandIo } from "../command.js";
 import { POLICY_OPTIONS, POLICY_USAGE, defaultCaptionModel, policyChoice } from "../models.js";
@@ -121,19 +121,10 @@ export const jobsCommand: Command = {
       argv,
       {
         ...POLICY_OPTIONS,
-        redis: { type: "string" },
-        queue: { type: "string" },
-        list: { type: "string" },
-        root: { type: "string" },
-        concurrency: { type: "string" },
-        "lock-ms": { type: "string" },
-        "max-disconnect-seconds": { type: "string" },
-        heartbeat: { type: "string" },
-        threads: { type: "string" },
-        model: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean" },
-        force: { type: "boolean" },
+        ...options(
+          "redis queue list root concurrency lock-ms max-disconnect-seconds heartbeat threads model out",
+          "json force",
+        ),
       },
       usage,
     );

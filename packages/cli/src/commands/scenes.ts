@@ -1,7 +1,7 @@
+import { writeFileAtomic } from "@beem-ts/jobs";
 import { join } from "node:path";
 import { generateScenes, writeSceneImages } from "@beem-ts/scenes";
 import { numberOption, oneOf, options, parse, required } from "../args.js";
-import { writeFileAtomic } from "../files.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
 

@@ -1,7 +1,7 @@
+import { textTable } from "@beem-ts/bench";
+import { checkRegularFile } from "@beem-ts/runtime";
 import { scoreCaptionFile } from "@beem-ts/caption";
 import { options, parse, required } from "../args.js";
-import { checkRegularFile } from "../files.js";
-import { textTable } from "../format.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem score --input FILE.json [--json]

@@ -1,7 +1,7 @@
+import { csv, textTable, type Cell } from "@beem-ts/bench";
+import { readExitLog } from "@beem-ts/runtime";
 import { CALIBRATION_RULES, sweep, type SweepRow } from "@beem-ts/core";
 import { numberList, oneOf, options, parse, required } from "../args.js";
-import { readExitLog } from "../files.js";
-import { csv, textTable, type Cell } from "../format.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
 

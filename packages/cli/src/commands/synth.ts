@@ -1,6 +1,6 @@
+import { writeFileAtomic } from "@beem-ts/jobs";
 import { formatExitLogLine, generateSyntheticExits } from "@beem-ts/core";
 import { numberOption, options, parse, required } from "../args.js";
-import { writeFileAtomic } from "../files.js";
 import type { Command } from "../command.js";
 
 const usage = `Usage: beem synth --out FILE.jsonl [--samples 5000] [--exits 12] [--classes 2] [--seed 0]
