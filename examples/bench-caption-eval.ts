@@ -19,7 +19,7 @@ try {
   // Early exit (the bundle's own rule and lambda) against the fused full-depth graph, timed side
   // by side; with a data set, also the nearest-neighbour and human-agreement baselines.
   const r = await evaluateCaptions(captioner, set, { repeats: 1 });
-  console.log(`${r.images} photos of ${r.data} (${r.split}), rule ${r.rule}, lambda ${r.lambda}`);
+  console.log(`${set.files.length} test photos, rule ${r.rule}, lambda ${r.lambda}`);
   console.log(`CIDEr-D full depth ${r.ciderFull.toFixed(3)}, early exit ${r.cider.toFixed(3)}`);
   console.log(`mean exit layer ${r.meanExitLayer.toFixed(2)} of ${captioner.numExits}`);
   console.log(
