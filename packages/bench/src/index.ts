@@ -68,6 +68,12 @@ export {
   type ScaleOptions,
   type ScaleResult,
 } from "./scale/bench-scale.js";
+export { beemCacheDir, checkPython } from "./tools.js";
+export {
+  POLICY_SWEEP_COLUMNS,
+  policyEvaluationSummary,
+  policySweepTable,
+} from "./policy-tables.js";
 export { SCALE_PRESETS, ensureScaleBundle, type ScalePreset } from "./scale/presets.js";
 export { type ScaleCaptionReport } from "./scale/caption.js";
 export { type ScaleTextReport } from "./scale/text.js";

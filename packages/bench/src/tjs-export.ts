@@ -5,10 +5,9 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { BenchError } from "./errors.js";
-import { REPO_ROOT, python } from "./tools.js";
+import { REPO_ROOT, beemCacheDir, python } from "./tools.js";
 
 export interface TransformersJsExportOptions {
   /** Where exports are kept (default $XDG_CACHE_HOME/beem/tjs, else ~/.cache/beem/tjs). */
@@ -17,7 +16,7 @@ export interface TransformersJsExportOptions {
 
 /** The cache folder of transformers.js exports. */
 export function tjsCacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "beem", "tjs");
+  return beemCacheDir("tjs");
 }
 
 /** sha256 of the files an export is made from: the manifest and every file it names. */

@@ -1,7 +1,8 @@
 // The repository's Python tools (training/), which some measurements run: a random checkpoint's
 // conversion, composing layers into one graph, the transformers.js export.
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { BenchError } from "./errors.js";
 
 /** The repository root (training/ lives there). */
@@ -10,6 +11,27 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 /** $PYTHON, else Debian's /usr/bin/python3 (the one with python3-torch and python3-onnx). */
 export function python(): string {
   return process.env.PYTHON ?? "/usr/bin/python3";
+}
+
+/** A folder of beem's cache: $XDG_CACHE_HOME/beem/NAME, else ~/.cache/beem/NAME. */
+export function beemCacheDir(name: string): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "beem", name);
+}
+
+/**
+ * Throws a BenchError PREREQUISITE_MISSING (one line: what is missing, and the Debian and pip
+ * commands that install it) unless python() has PyTorch, onnx and NumPy
+ * (training/common/run-python.sh --check).
+ */
+export function checkPython(): void {
+  const script = join(REPO_ROOT, "training", "common", "run-python.sh");
+  const r = spawnSync("bash", [script, "--check"], { encoding: "utf8" });
+  if (r.status === 0) return;
+  const line = (r.stderr ?? "").trim().split("\n").at(-1) ?? "";
+  throw new BenchError(
+    "PREREQUISITE_MISSING",
+    line.replace(/^error: /, "") || `the Python check failed (${r.error?.message ?? r.status})`,
+  );
 }
 
 /**

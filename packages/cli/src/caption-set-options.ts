@@ -61,18 +61,19 @@ export async function openCaptionSet(
 }
 
 /**
- * The transformers.js export to time: `--tjs DIR` as given, else the bundle's export from the
- * cache (made if needed), or undefined with the reason on `note` when it cannot be made.
+ * The transformers.js export to time: none with --no-tjs, `--tjs DIR` as given, else the bundle's
+ * export from the cache (made if needed), or undefined with the reason on `note` when it cannot be made.
  */
 export async function tjsDirFor(
   modelDir: string,
-  given: string | undefined,
+  values: { readonly tjs?: string | undefined; readonly "no-tjs"?: boolean | undefined },
   note: (message: string) => void,
 ): Promise<string | undefined> {
-  if (given !== undefined) {
-    if (!isTransformersJsExport(given))
-      throw new UsageError(`--tjs ${given}: no onnx/decoder_model_merged.onnx there`);
-    return given;
+  if (values["no-tjs"] === true) return undefined;
+  if (values.tjs !== undefined) {
+    if (!isTransformersJsExport(resolve(values.tjs)))
+      throw new UsageError(`--tjs ${resolve(values.tjs)}: no onnx/decoder_model_merged.onnx there`);
+    return resolve(values.tjs);
   }
   return optionalTransformersJsExport(modelDir, {
     onUnavailable: (reason) => note(`transformers.js comparison left out: ${reason}\n`),

@@ -2,11 +2,3 @@
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
-
-/**
- * Something the command needs from outside Node (Python and its packages) is missing (exit status
- * 1); the message names it and how to install it.
- */
-export class PrerequisiteError extends Error {
-  override readonly name = "PrerequisiteError";
-}

@@ -1,6 +1,6 @@
 // Dispatches `beem <command> ...` and turns errors into messages and exit statuses.
 import { BeemError } from "@beem-ts/core";
-import { PrerequisiteError, UsageError } from "./cli-error.js";
+import { UsageError } from "./cli-error.js";
 import type { Command, CommandIo } from "./command.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { evaluateCommand } from "./commands/evaluate.js";
@@ -67,9 +67,11 @@ export async function runCli(
     await command.run(rest, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PrerequisiteError) {
+    // A missing prerequisite's message says what to install; it reads without the code.
+    const missing = error instanceof BeemError && error.code === "PREREQUISITE_MISSING";
+    if (error instanceof UsageError || missing) {
       io.stderr(`beem ${name}: ${error.message}\n`);
-      return error instanceof UsageError ? 2 : 1;
+      return missing ? 1 : 2;
     }
     if (error instanceof BeemError) {
       io.stderr(`beem ${name}: error [${error.code}]: ${error.message}\n`);

@@ -28,3 +28,28 @@ export function fitPolicy(table: ExitTable, options: FitPolicyOptions): FitPolic
   if (maxLoss === undefined) return { policy: calibrate(table, rest) };
   return calibrateRisk(table, { ...rest, maxLoss });
 }
+
+/**
+ * One line on a fitted policy: how it was fitted (`rule` as the caller named it, at its lambda or
+ * within its loss bound with the test's figures) and what it does on the calibration samples
+ * (accuracy against the final exit's, mean exit layer, counted speed-up), or "full depth".
+ */
+export function describeFit(policy: Policy, rule: string = policy.rule): string {
+  const c = policy.calibration;
+  const r = policy.riskControl;
+  const tested =
+    r?.groups === undefined
+      ? `${r?.calibrationSamples} test lines`
+      : `${r.calibrationSamples} test groups (${r.groups.calibrationLines} lines, ${r.groups.loss} loss per group)`;
+  const how =
+    r === undefined
+      ? `${rule} at lambda ${policy.lambda ?? 0}`
+      : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ` +
+        `${r.empiricalLoss.toFixed(4)} on ${tested}, p-value ${r.pValue.toPrecision(3)},`;
+  if (c === undefined) return `${how} full depth`;
+  return (
+    `${how} on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +
+    `(final exit ${c.finalAccuracy.toFixed(4)}), mean exit ${c.meanExitLayer.toFixed(2)} of ` +
+    `${policy.numExits}, counted speed-up ${c.countedSpeedup.toFixed(2)}x`
+  );
+}

@@ -77,7 +77,12 @@ export {
 export { replay, type Decisions } from "./replay.js";
 export { evaluate, summarizeDecisions, type EvaluationReport } from "./evaluate.js";
 export { evaluatePolicy, type PolicyEvaluation } from "./policy-evaluation.js";
-export { fitPolicy, type FitPolicyOptions, type FitPolicyResult } from "./fit-policy.js";
+export {
+  describeFit,
+  fitPolicy,
+  type FitPolicyOptions,
+  type FitPolicyResult,
+} from "./fit-policy.js";
 export {
   calibrate,
   createCalibrator,

@@ -5,6 +5,7 @@ import {
   calibrate,
   calibrateRisk,
   createExitTable,
+  describeFit,
   fitPolicy,
   generateSyntheticExits,
   type ExitTable,
@@ -80,6 +81,50 @@ describe("fitPolicy", () => {
         code: "INVALID_ARGUMENT",
         message: expect.stringMatching(/at least 2 exits/),
       }),
+    );
+  });
+});
+
+describe("describeFit", () => {
+  const log = table(1500, 21);
+
+  it("names the rule as given, its lambda and the calibration figures of the policy", () => {
+    const { policy } = fitPolicy(log, { rule: "beem-a", lambda: 0.02 });
+    const c = policy.calibration!;
+    expect(describeFit(policy, "beem-a")).toBe(
+      `beem-a at lambda 0.02 on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +
+        `(final exit ${c.finalAccuracy.toFixed(4)}), mean exit ${c.meanExitLayer.toFixed(2)} of 6, ` +
+        `counted speed-up ${c.countedSpeedup.toFixed(2)}x`,
+    );
+    expect(c.samples).toBe(1500);
+    // Without a name, the policy's own rule.
+    expect(describeFit(policy)).toMatch(/^beem at lambda 0\.02 on 1500 samples/);
+  });
+
+  it("states a loss bound with the test's figures, by lines or by groups", () => {
+    const { policy } = fitPolicy(table(4000, 7), { rule: "beem-a", maxLoss: 0.05 });
+    const r = policy.riskControl!;
+    expect(describeFit(policy, "beem-a")).toMatch(
+      new RegExp(
+        `^beem-a with loss \\(disagreement\\) <= 0\\.05 w\\.p\\. 0\\.9: ${r.empiricalLoss.toFixed(4)} ` +
+          `on ${r.calibrationSamples} test lines, p-value ${r.pValue.toPrecision(3)}, on \\d+ samples: accuracy`,
+      ),
+    );
+    const grouped = {
+      ...policy,
+      riskControl: { ...r, groups: { loss: "max", calibrationLines: 9000, pathLines: 9000 } },
+    } as const;
+    expect(describeFit(grouped, "beem-a")).toContain(
+      `on ${r.calibrationSamples} test groups (9000 lines, max loss per group), p-value`,
+    );
+  });
+
+  it("says full depth for a policy without calibration figures", () => {
+    const { policy } = fitPolicy(table(100, 3), { rule: "maxprob", maxLoss: 0.01 });
+    expect(policy.rule).toBe("final");
+    expect(policy.calibration).toBeUndefined();
+    expect(describeFit(policy, "maxprob")).toMatch(
+      /^maxprob with loss \(disagreement\) <= 0\.01 w\.p\. 0\.9: .* full depth$/,
     );
   });
 });

@@ -41,5 +41,7 @@ export {
   type CollectionRun,
   type ImageOutcome,
 } from "./collection.js";
+export { countCaptioned, describeResultsRun, type ResultsRunContext } from "./run-summary.js";
+export { stopOnSignals, type SignalStop } from "./signals.js";
 export { IMAGE_EXTENSIONS, expandImagePaths, walkImages, type WalkOptions } from "./image-files.js";
 export { cannotWrite, openOutput, writeFileAtomic, type OutputFile } from "./output-files.js";

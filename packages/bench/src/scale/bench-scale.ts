@@ -2,6 +2,7 @@
 // fused full depth, for a caption or a text preset.
 import { benchScaleCaption, scaleCaptionSummary, type ScaleCaptionReport } from "./caption.js";
 import { SCALE_PRESETS, ensureScaleBundle, type ScalePreset } from "./presets.js";
+import { checkPython } from "../tools.js";
 import { benchScaleText, scaleTextSummary, type ScaleTextReport } from "./text.js";
 
 export interface ScaleOptions {
@@ -30,12 +31,13 @@ export type ScaleResult =
 
 /**
  * Builds the preset's bundle if the cache lacks it (`ensureScaleBundle`; Python with PyTorch and
- * onnx), then times it: per item and in batches, fused full depth against exits forced at each
+ * onnx, else PREREQUISITE_MISSING), then times it: per item and in batches, fused full depth against exits forced at each
  * exit layer, beside counted multiply-adds, and what the layers' own sessions cost.
  */
 export async function benchScale(options: ScaleOptions): Promise<ScaleResult> {
   const p = SCALE_PRESETS[options.preset];
   const log = options.log ?? (() => {});
+  checkPython(); // building the bundle and composing its layers run Python scripts
   const shortlist = p.task === "caption" ? (options.shortlist ?? p.shortlist) : 0;
   const bundle = ensureScaleBundle(options.cache, options.preset, shortlist, log);
   const run = {

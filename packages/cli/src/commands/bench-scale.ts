@@ -1,12 +1,16 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-import { SCALE_PRESETS, benchScale, scaleSummary, type ScalePreset } from "@beem-ts/bench";
+import { resolve } from "node:path";
+import {
+  SCALE_PRESETS,
+  beemCacheDir,
+  benchScale,
+  scaleSummary,
+  type ScalePreset,
+} from "@beem-ts/bench";
 import { options, integerOption, numberList, oneOf, parse } from "../args.js";
 import { usageOn } from "../caption-set-options.js";
 import { UsageError } from "../cli-error.js";
 import type { Command } from "../command.js";
-import { checkPython } from "../python.js";
 
 const usage = `Usage: beem bench-scale --preset ${Object.keys(SCALE_PRESETS).join("|")} [--images N | --texts N] [--exit-layers 3,6,9] [--shortlist K] [--batch B] [--repeats 3] [--cache DIR] [--json]
   Timing only, on random weights: builds once, in a cache folder outside the repository, a
@@ -62,10 +66,7 @@ export const benchScaleCommand: Command = {
       p.task === "caption" ? integerOption(values.shortlist, "--shortlist", p.shortlist, 2) : 0;
     const batch = integerOption(values.batch, "--batch", p.batch, 1);
     const repeats = integerOption(values.repeats, "--repeats", 3, 1);
-    const cache = resolve(
-      values.cache ??
-        join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "beem", "bench-scale"),
-    );
+    const cache = resolve(values.cache ?? beemCacheDir("bench-scale"));
     try {
       mkdirSync(cache, { recursive: true });
       accessSync(cache, constants.W_OK);
@@ -79,8 +80,6 @@ export const benchScaleCommand: Command = {
         throw new UsageError(
           `Expected --exit-layers to hold layers from 1 to ${L - 1} but received ${k}`,
         );
-    // Building the bundle and composing its layers run Python scripts (PyTorch, onnx).
-    checkPython();
     const result = await usageOn(["TOOL_FAILED"], () =>
       benchScale({
         preset,

@@ -5,6 +5,7 @@ import {
   unalias,
   GROUP_LOSSES,
   RISK_LOSSES,
+  describeFit,
   fitPolicy,
   serializePolicy,
 } from "@beem-ts/core";
@@ -83,18 +84,6 @@ export const calibrateCommand: Command = {
     const text = serializePolicy(policy);
     if (values.out === undefined) return io.stdout(text);
     await writeFileAtomic(values.out, text);
-    const c = policy.calibration;
-    const r = policy.riskControl;
-    const how =
-      r === undefined
-        ? `${rule} at lambda ${lambda}`
-        : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ${r.empiricalLoss.toFixed(4)} on ${r.groups === undefined ? `${r.calibrationSamples} test lines` : `${r.calibrationSamples} test groups (${r.groups.calibrationLines} lines, ${r.groups.loss} loss per group)`}, p-value ${r.pValue.toPrecision(3)},`;
-    io.stderr(
-      (c === undefined
-        ? `${how} full depth`
-        : `${how} on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +
-          `(final exit ${c.finalAccuracy.toFixed(4)}), mean exit ${c.meanExitLayer.toFixed(2)} of ${table.numExits}, ` +
-          `counted speed-up ${c.countedSpeedup.toFixed(2)}x`) + ` -> ${values.out}\n`,
-    );
+    io.stderr(`${describeFit(policy, rule)} -> ${values.out}\n`);
   },
 };

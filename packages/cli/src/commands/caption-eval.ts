@@ -81,14 +81,7 @@ export const captionEvalCommand: Command = {
     const set = await openCaptionSet(values);
     const captioner = await Captioner.load(modelDir);
     try {
-      const tjsDir =
-        values["no-tjs"] === true
-          ? undefined
-          : await tjsDirFor(
-              modelDir,
-              values.tjs === undefined ? undefined : resolve(values.tjs),
-              io.stderr,
-            );
+      const tjsDir = await tjsDirFor(modelDir, values, io.stderr);
       const progress = createProgress("caption-eval");
       const report = await evaluateCaptions(captioner, set, {
         policy: choice,

@@ -62,14 +62,7 @@ export const captionSweepCommand: Command = {
         : values.rules.split(",").map((r) => oneOf(r.trim(), "--rules", CALIBRATION_RULES));
     const out = resolve(values.out);
     const modelDir = resolve(values.model ?? evalCaptionModel(values.scenes));
-    const withTjs = values["no-tjs"] !== true;
-    const tjsDir = withTjs
-      ? await tjsDirFor(
-          modelDir,
-          values.tjs === undefined ? undefined : resolve(values.tjs),
-          io.stderr,
-        )
-      : undefined;
+    const tjsDir = await tjsDirFor(modelDir, values, io.stderr);
     const set = await openCaptionSet(values);
     const captioner = await Captioner.load(modelDir);
     try {

@@ -4,8 +4,10 @@ import { Captioner, MAX_BEAMS, type CaptionResult, type CaptionToken } from "@be
 import {
   JobsError,
   captionCollection,
+  describeResultsRun,
   expandImagePaths,
   openResults,
+  stopOnSignals,
   uniqueByRealPath,
 } from "@beem-ts/jobs";
 import { options, integerOption, numberOption, parse } from "../args.js";
@@ -128,17 +130,12 @@ export const captionCommand: Command = {
     });
     // Ctrl-C or SIGTERM on a folder run: finish the group in hand, then say how far it got and
     // how to carry on; a second signal stops at once (the file stays resumable).
-    let interrupted: string | undefined;
-    const onSignal = (signal: string) => () => {
-      if (interrupted !== undefined) process.exit(signal === "SIGINT" ? 130 : 143);
-      interrupted = signal;
-    };
-    const signals = results === undefined ? [] : (["SIGINT", "SIGTERM"] as const);
-    const handlers = signals.map((signal) => [signal, onSignal(signal)] as const);
-    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const stop = stopOnSignals(results === undefined ? [] : ["SIGINT", "SIGTERM"], (signal) =>
+      process.exit(signal === "SIGINT" ? 130 : 143),
+    );
     const stream = values.stream === true;
     const how: Shown = results ? "none" : stream ? "stream" : values.json ? "json" : "table";
-    const { done, failed } = await captionCollection(captioner, images, {
+    const run = await captionCollection(captioner, images, {
       batch,
       caption: captionOptions,
       ...(results !== undefined && { results }),
@@ -152,41 +149,27 @@ export const captionCommand: Command = {
         onToken: (_: string, t: CaptionToken) => io.stdout(` ${t.text}[${t.exitLayer}]`),
       }),
       onProgress: (done, total) => progress.update(done, total),
-      shouldStop: () => interrupted !== undefined,
+      shouldStop: stop.shouldStop,
     }).finally(async () => {
-      for (const [signal, handler] of handlers) process.off(signal, handler);
+      stop.dispose();
       progress.finish();
       results?.close();
       await captioner.dispose();
     });
-    const counted =
-      `${done - failed.length} images captioned` +
-      (failed.length > 0 ? `, ${failed.length} failed` : "");
-    if (interrupted !== undefined) {
-      const again = argv.includes("--resume") ? argv : [...argv, "--resume"];
-      throw new BeemError(
-        "INTERRUPTED",
-        `stopped by ${interrupted} after ${done} of ${images.length} images (${counted})` +
-          (skipped > 0 ? ` (${skipped} were already there)` : "") +
-          `; ${values.out} holds every finished one. To continue:\n  pnpm beem caption ${again.map(shellQuote).join(" ")}`,
-      );
+    if (values.out !== undefined) {
+      const context = { out: values.out, total: images.length, skipped, signal: stop.signal };
+      const summary = describeResultsRun(run, { ...context, gone: results?.gone });
+      if (stop.signal !== undefined) {
+        const again = argv.includes("--resume") ? argv : [...argv, "--resume"];
+        const command = `pnpm beem caption ${again.map(shellQuote).join(" ")}`;
+        throw new BeemError("INTERRUPTED", `${summary[0]} To continue:\n  ${command}`);
+      }
+      summary.forEach(log);
     }
-    if (results !== undefined) {
-      io.stderr(
-        `beem caption: ${counted} into ${values.out}` +
-          (skipped > 0 ? ` (${skipped} already there)` : "") +
-          "\n",
-      );
-      if (results.gone.length > 0)
-        io.stderr(
-          `beem caption: ${values.out} has ${results.gone.length} lines for images no longer there ` +
-            `(kept): ${results.gone.slice(0, 5).join(", ")}${results.gone.length > 5 ? ", ..." : ""}\n`,
-        );
-    }
-    if (failed.length > 0)
+    if (run.failed.length > 0)
       throw new BeemError(
         "IMAGES_FAILED",
-        `${failed.length} of ${images.length} images could not be captioned`,
+        `${run.failed.length} of ${images.length} images could not be captioned`,
       );
   },
 };

@@ -1,4 +1,4 @@
-import { textTable } from "@beem-ts/bench";
+import { policyEvaluationSummary } from "@beem-ts/bench";
 import { writeFileAtomic } from "@beem-ts/jobs";
 import { readExitLog, readPolicy } from "@beem-ts/runtime";
 import { evaluatePolicy } from "@beem-ts/core";
@@ -19,7 +19,8 @@ export const evaluateCommand: Command = {
     const { values } = parse(argv, options("exits policy decisions", "json"), usage);
     const policy = await readPolicy(required(values.policy, "--policy", usage));
     const table = await readExitLog(required(values.exits, "--exits", usage));
-    const { decisions, report, exitAccuracies, risk } = evaluatePolicy(policy, table);
+    const evaluation = evaluatePolicy(policy, table);
+    const { decisions, report, exitAccuracies, risk } = evaluation;
     if (values.decisions !== undefined) {
       const lines = Array.from(decisions.exitLayers, (layer, j) =>
         JSON.stringify({ exitLayer: layer, prediction: decisions.predictions[j] }),
@@ -30,25 +31,6 @@ export const evaluateCommand: Command = {
       const json = { rule: policy.rule, ...report, exitAccuracies, ...(risk && { risk }) };
       return io.stdout(JSON.stringify(json) + "\n");
     }
-    io.stdout(
-      textTable(
-        ["samples", "accuracy", "final accuracy", "mean exit", "counted speed-up", "cost speed-up"],
-        [
-          [
-            report.samples,
-            report.accuracy,
-            report.finalAccuracy,
-            report.meanExitLayer,
-            report.countedSpeedup,
-            report.costSpeedup,
-          ],
-        ],
-      ) +
-        `exits: ${report.exitCounts.join(" ")}\n` +
-        `each exit's accuracy: ${exitAccuracies.map((a) => a.toFixed(4)).join(" ")}\n` +
-        (risk
-          ? `${risk.loss} loss ${risk.realisedLoss.toFixed(4)} (bound ${risk.maxLoss} with probability ${1 - risk.delta})\n`
-          : ""),
-    );
+    io.stdout(policyEvaluationSummary(evaluation));
   },
 };

@@ -1,6 +1,6 @@
-import { csv, textTable, type Cell } from "@beem-ts/bench";
+import { policySweepTable } from "@beem-ts/bench";
 import { readExitLog } from "@beem-ts/runtime";
-import { CALIBRATION_RULES, sweep, type SweepRow } from "@beem-ts/core";
+import { CALIBRATION_RULES, sweep } from "@beem-ts/core";
 import { numberList, oneOf, options, parse, required } from "../args.js";
 import { createProgress } from "../progress.js";
 import type { Command } from "../command.js";
@@ -13,18 +13,6 @@ const usage = `Usage: beem sweep --calibrate CAL.jsonl --test TEST.jsonl [--rule
   --costs C1,C2,...  per-exit costs (default: equal layers)
   --json | --csv     machine-readable output (default: a table)
   --no-progress      never draw the progress bar (drawn on a terminal only)`;
-
-const COLUMNS: [string, (row: SweepRow) => Cell][] = [
-  ["rule", (r) => r.rule],
-  ["lambda", (r) => r.lambda],
-  ["accuracy", (r) => r.accuracy],
-  ["final accuracy", (r) => r.finalAccuracy],
-  ["mean exit", (r) => r.meanExitLayer],
-  ["counted speed-up", (r) => r.countedSpeedup],
-  ["cost speed-up", (r) => r.costSpeedup],
-  ["cal accuracy", (r) => r.calibrationAccuracy],
-  ["pareto", (r) => (r.pareto ? "*" : "")],
-];
 
 export const sweepCommand: Command = {
   name: "sweep",
@@ -58,8 +46,6 @@ export const sweepCommand: Command = {
       const rows = result.rows.map(({ policy: _policy, ...row }) => row);
       return io.stdout(JSON.stringify({ rows }, null, 2) + "\n");
     }
-    const header = COLUMNS.map(([name]) => name);
-    const rows = result.rows.map((row) => COLUMNS.map(([, cell]) => cell(row)));
-    io.stdout(values.csv === true ? csv(header, rows) : textTable(header, rows));
+    io.stdout(policySweepTable(result.rows, values.csv === true ? "csv" : "text"));
   },
 };
