@@ -1,8 +1,10 @@
 // Images to the encoder's input with sharp: any format sharp reads (JPEG, PNG, WebP, GIF's
 // first frame, TIFF, AVIF), EXIF orientation applied, alpha flattened, resized and normalised
 // as the manifest says, with a pixel limit against decompression bombs.
+import { readFile, stat } from "node:fs/promises";
 import sharp from "sharp";
 import { BeemError } from "@beem-ts/core";
+import { kindOf } from "@beem-ts/runtime";
 import type { CaptionManifest } from "./manifest.js";
 
 /**
@@ -56,9 +58,10 @@ export async function imageToPixels(
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const size = spec.size;
+  const bytes = typeof input === "string" ? await readImageFile(input) : input;
   let raw: Buffer;
   try {
-    const image = sharp(input, { limitInputPixels: maxPixels, failOn: "error", pages: 1 });
+    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", pages: 1 });
     const [r, g, b] = spec.background;
     raw = await image
       .rotate()
@@ -74,9 +77,6 @@ export async function imageToPixels(
         cause,
       });
     }
-    if (/input file is missing|no such file|ENOENT/i.test(message)) {
-      throw new BeemError("FILE_NOT_FOUND", `${String(input)}: file not found`, { cause });
-    }
     throw new BeemError("UNSUPPORTED_IMAGE", `Cannot decode the image (${message})`, { cause });
   }
   const out = new Float32Array(3 * size * size);
@@ -86,4 +86,24 @@ export async function imageToPixels(
       out[c * plane + i] = (raw[i * 3 + c]! / 255 - spec.mean[c]!) / spec.std[c]!;
   }
   return out;
+}
+
+/**
+ * An image file's bytes, read here rather than by sharp so that what is wrong with the path is
+ * told by its errno, not guessed from sharp's message: missing (FILE_NOT_FOUND), or a folder,
+ * FIFO or device (which would fail or be read forever) or unreadable (UNSUPPORTED_IMAGE).
+ */
+async function readImageFile(path: string): Promise<Buffer> {
+  try {
+    const stats = await stat(path);
+    if (!stats.isFile())
+      throw new BeemError("UNSUPPORTED_IMAGE", `${path}: not an image file (${kindOf(stats)})`);
+    return await readFile(path);
+  } catch (cause) {
+    if (cause instanceof BeemError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new BeemError("FILE_NOT_FOUND", `${path}: file not found`, { cause });
+    throw new BeemError("UNSUPPORTED_IMAGE", `${path}: cannot read the file (${code})`, { cause });
+  }
 }

@@ -1,5 +1,6 @@
 // The bundled photo captioner (models/photo-caption): its MobileNetV2 encoder against the TFLite
 // reference, its captions against PyTorch's, and every odd image through its preprocessing.
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -126,6 +127,38 @@ describe.runIf(photoBundlePresent)("the photo captioner", () => {
         .png({ compressionLevel: 9 })
         .toBuffer();
       await expect(captioner.caption(bomb)).rejects.toMatchObject({ code: "IMAGE_TOO_LARGE" });
+    });
+
+    it("reads a path itself: missing, a folder or a FIFO named by what is wrong, never a hang", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "beem-photo-paths-"));
+      try {
+        await writeFile(join(dir, "photo.jpg"), photo);
+        const fromPath = await imageToPixels(
+          join(dir, "photo.jpg"),
+          captioner.model.manifest.image,
+        );
+        const fromBytes = await imageToPixels(photo, captioner.model.manifest.image);
+        expect(fromPath).toEqual(fromBytes);
+        await expect(captioner.caption(join(dir, "gone.jpg"))).rejects.toMatchObject({
+          code: "FILE_NOT_FOUND",
+          message: `${join(dir, "gone.jpg")}: file not found`,
+        });
+        await expect(captioner.caption(join(dir, "photo.jpg", "x.jpg"))).rejects.toMatchObject({
+          code: "FILE_NOT_FOUND",
+        });
+        await expect(captioner.caption(dir)).rejects.toMatchObject({
+          code: "UNSUPPORTED_IMAGE",
+          message: `${dir}: not an image file (a folder)`,
+        });
+        const fifo = join(dir, "pipe.jpg");
+        expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+        await expect(captioner.caption(fifo)).rejects.toMatchObject({
+          code: "UNSUPPORTED_IMAGE",
+          message: `${fifo}: not an image file (a FIFO)`,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 });
