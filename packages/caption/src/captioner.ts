@@ -52,6 +52,18 @@ export interface CaptionOptions extends RuntimeOptions {
   readonly beams?: number;
   /** Beam search ranks finished captions by log-probability / length^lengthPenalty. Default 1. */
   readonly lengthPenalty?: number;
+  /**
+   * Greedy decoding (early exit and full depth alike) never repeats an n-gram of this size: a
+   * token that would is replaced by its exit's best token that would not (Hugging Face's
+   * `no_repeat_ngram_size`). 0: off. Default: the bundle's `generation.noRepeatNgram`, else 0.
+   */
+  readonly noRepeatNgram?: number;
+  /**
+   * Greedy decoding never gives one token more than this many times in a row ("large large
+   * large"), replacing it as `noRepeatNgram` does. 0: no limit. Default: the bundle's
+   * `generation.maxRun`, else 0.
+   */
+  readonly maxRun?: number;
 }
 
 /** Most beams accepted. */
@@ -104,6 +116,8 @@ interface Resolved {
   readonly beams: number;
   readonly lengthPenalty: number;
   readonly trace: boolean;
+  readonly noRepeatNgram: number;
+  readonly maxRun: number;
 }
 
 interface Decoded {
@@ -347,6 +361,13 @@ export class Captioner {
     const beams = checkInteger("beams", options.beams ?? 1, 1, MAX_BEAMS);
     const lengthPenalty = checkFiniteNumber("lengthPenalty", options.lengthPenalty ?? 1);
     const trace = options.trace === true;
+    const generation = this.model.manifest.generation;
+    const noRepeatNgram = checkInteger(
+      "noRepeatNgram",
+      options.noRepeatNgram ?? generation?.noRepeatNgram ?? 0,
+      0,
+    );
+    const maxRun = checkInteger("maxRun", options.maxRun ?? generation?.maxRun ?? 0, 0);
     if (trace && beams > 1)
       throw new BeemError("INVALID_ARGUMENT", "trace is available with greedy decoding only");
     const fill = checkOneOf(
@@ -361,7 +382,7 @@ export class Captioner {
       !trace &&
       beams === 1 &&
       options.layerByLayer !== true;
-    return { policy, fused, fill, maxTokens, beams, lengthPenalty, trace };
+    return { policy, fused, fill, maxTokens, beams, lengthPenalty, trace, noRepeatNgram, maxRun };
   }
 
   /** Whether full depth runs as one fused step graph; without one it runs layer by layer. */
@@ -377,6 +398,8 @@ export class Captioner {
       maxTokens: resolved.maxTokens,
       trace: resolved.trace,
       fill: resolved.fill,
+      noRepeatNgram: resolved.noRepeatNgram,
+      maxRun: resolved.maxRun,
     });
   }
 

@@ -6,13 +6,18 @@ import type { CaptionModel, KeyValue } from "./caption-model.js";
 import type { SequenceToken } from "./greedy-decoder.js";
 import type { ImageMemory } from "./kv-cache.js";
 import { ort } from "@beem-ts/runtime";
+import { bannedNext, bestAllowed } from "./repeat-block.js";
 import { stackRows, takeRows } from "./tensors.js";
 
 /** Greedy full-depth captions of the images, yielding each position's tokens like decodeGreedy. */
 export async function* decodeFused(
   model: CaptionModel,
   images: readonly ImageMemory[],
-  options: { readonly maxTokens: number },
+  options: {
+    readonly maxTokens: number;
+    readonly noRepeatNgram?: number;
+    readonly maxRun?: number;
+  },
 ): AsyncGenerator<SequenceToken[]> {
   const { bos, eos } = model.manifest.tokens;
   const { heads, headDim, numExits } = model.manifest;
@@ -25,19 +30,24 @@ export async function* decodeFused(
     const kv = images.map((m) => m.crossAt(layer)!);
     return { key: stackRows(kv.map((c) => c.key)), value: stackRows(kv.map((c) => c.value)) };
   });
+  const limits = { noRepeatNgram: options.noRepeatNgram ?? 0, maxRun: options.maxRun ?? 0 };
+  const limited = limits.noRepeatNgram > 0 || limits.maxRun > 0;
+  const histories: number[][] = images.map(() => []);
   let active = images.map((_, i) => i);
   let previous = images.map(() => bos);
   for (let index = 0; index < options.maxTokens && active.length > 0; index++) {
-    const out = await model.fullStep(previous, index, past, cross);
-    const tokens = out.summaries.map((s, row) => ({
-      sequence: active[row]!,
-      token: {
-        id: s.prediction,
-        exitLayer: numExits,
-        confidence: s.confidence,
-        end: s.prediction === eos,
-      },
-    }));
+    const out = await model.fullStep(previous, index, past, cross, { logits: limited });
+    const tokens = out.summaries.map((s, row) => {
+      const history = histories[active[row]!]!;
+      const banned = limited ? bannedNext(history, limits) : undefined;
+      const vocab = model.manifest.vocabSize;
+      const id = banned?.has(s.prediction)
+        ? bestAllowed(out.logits!.subarray(row * vocab, (row + 1) * vocab), undefined, banned)
+        : s.prediction;
+      history.push(id);
+      const token = { id, exitLayer: numExits, confidence: s.confidence, end: id === eos };
+      return { sequence: active[row]!, token };
+    });
     yield tokens;
     const keep = tokens.flatMap((t, row) => (t.token.end ? [] : [row]));
     const select = (kv: KeyValue) => ({

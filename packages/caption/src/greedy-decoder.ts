@@ -13,6 +13,7 @@ import {
   type ExitedSequence,
   type SkippedLayerFill,
 } from "./skipped-layers.js";
+import { bannedNext, bestAllowed } from "./repeat-block.js";
 import { splitRows } from "./tensors.js";
 
 export interface GeneratedToken {
@@ -34,6 +35,10 @@ export interface DecodeOptions {
   readonly trace?: boolean;
   /** How the layers a token skipped get their keys/values. Default "deferred". */
   readonly fill?: SkippedLayerFill;
+  /** No repeated n-grams of this size (0: off; see repeat-block.ts). Default 0. */
+  readonly noRepeatNgram?: number;
+  /** No token more than this many times in a row (0: no limit). Default 0. */
+  readonly maxRun?: number;
 }
 
 /** A token of one of the sequences decoded together. */
@@ -149,22 +154,36 @@ export async function* decodeGreedy(
   decider: Decider,
   options: DecodeOptions,
 ): AsyncGenerator<SequenceToken[]> {
-  const { bos } = model.manifest.tokens;
+  const { bos, eos } = model.manifest.tokens;
+  const limits = { noRepeatNgram: options.noRepeatNgram ?? 0, maxRun: options.maxRun ?? 0 };
+  const limited = limits.noRepeatNgram > 0 || limits.maxRun > 0;
+  const histories: number[][] = caches.map(() => []);
   let active = caches.map((_, i) => i);
   let previous = caches.map(() => bos);
   const stacks = new CrossStacks();
   for (let index = 0; index < options.maxTokens && active.length > 0; index++) {
-    const { tokens } = await decodePosition(
+    const { tokens, logits } = await decodePosition(
       model,
       { caches: active.map((i) => caches[i]!), previous, index },
       {
         decider,
         trace: options.trace === true,
         stacks,
+        logits: limited,
         ...(options.fill && { fill: options.fill }),
       },
     );
-    const out = tokens.map((t) => ({ sequence: active[t.sequence]!, token: t.token }));
+    const out = tokens.map(({ sequence, token }) => {
+      const history = histories[active[sequence]!]!;
+      const banned = limited ? bannedNext(history, limits) : undefined;
+      if (banned?.has(token.id)) {
+        const ids = model.exitTokens(token.exitLayer - 1);
+        const id = bestAllowed(logits[sequence]!, ids, banned);
+        token = { ...token, id, end: id === eos };
+      }
+      history.push(token.id);
+      return { sequence: active[sequence]!, token };
+    });
     yield out;
     const going = out.filter((t) => !t.token.end);
     active = going.map((t) => t.sequence);

@@ -76,9 +76,17 @@ export interface CaptionManifest extends BundleManifest {
   };
   /** The external-data file the graphs keep their weights in (informational). */
   readonly weights?: string;
+  /** Decoding defaults (CaptionOptions override them). Optional. */
+  readonly generation?: {
+    /** No repeated n-grams of this size (0: off). Default 0. */
+    readonly noRepeatNgram?: number;
+    /** No token more than this many times in a row (0: no limit). Default 0. */
+    readonly maxRun?: number;
+  };
 }
 
 const RESAMPLE = ["bilinear", "bicubic", "lanczos"] as const;
+const GENERATION_FIELDS = ["noRepeatNgram", "maxRun"];
 const IMAGE_FIELDS = ["size", "resize", "resample", "mean", "std", "background"];
 
 export async function readCaptionManifest(dir: string): Promise<CaptionManifest> {
@@ -129,5 +137,21 @@ export async function readCaptionManifest(dir: string): Promise<CaptionManifest>
   check.numbers("image.mean", 3);
   check.numbers("image.std", 3, Number.MIN_VALUE);
   check.numbers("image.background", 3, 0);
+  if (m.generation !== undefined) {
+    check.that(
+      typeof m.generation === "object" && m.generation !== null && !Array.isArray(m.generation),
+      `field "generation" must be an object (${GENERATION_FIELDS.join(", ")})`,
+    );
+    for (const [key, value] of Object.entries(m.generation)) {
+      check.that(
+        GENERATION_FIELDS.includes(key),
+        `field "generation.${key}" is not a decoding setting this runtime knows (${GENERATION_FIELDS.join(", ")})`,
+      );
+      check.that(
+        Number.isInteger(value) && (value as number) >= 0,
+        `field "generation.${key}" must be an integer >= 0`,
+      );
+    }
+  }
   return m;
 }

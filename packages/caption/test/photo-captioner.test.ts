@@ -75,6 +75,35 @@ describe.runIf(photoBundlePresent)("the photo captioner", () => {
     }
   });
 
+  it("repetition limits hold at full depth (fused and layer by layer) and with early exit alike", async () => {
+    // The strictest limits (no token twice) change most captions ("a" comes back), so that the
+    // same replacement has to happen in the fused graph's loop and the layer-by-layer one.
+    const limits = { noRepeatNgram: 1, maxRun: 1 };
+    const closed = closedPolicy(captioner.numExits);
+    const ids = (r: { tokens: readonly { id: number }[] }) => r.tokens.map((t) => t.id);
+    let changed = 0;
+    for (const name of ["pets.png", "hot_dog.png", "dragonfly.png", "face.png"]) {
+      const image = join(REFERENCE, name);
+      const free = ids(await captioner.caption(image, { full: true }));
+      const fused = ids(await captioner.caption(image, { full: true, ...limits }));
+      expect(new Set(fused).size, name).toBe(fused.length);
+      expect(
+        ids(await captioner.caption(image, { full: true, layerByLayer: true, ...limits })),
+      ).toEqual(fused);
+      expect(ids(await captioner.caption(image, { policy: closed, ...limits }))).toEqual(fused);
+      const early = ids(await captioner.caption(image, limits));
+      expect(new Set(early).size, name).toBe(early.length);
+      if (fused.join() !== free.join()) changed++;
+    }
+    expect(changed).toBeGreaterThan(0);
+    await expect(
+      captioner.caption(join(REFERENCE, "pets.png"), { maxRun: -1 }),
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringMatching(/maxRun/),
+    });
+  });
+
   it("describes a photo in words, exits early at its default policy, and ends its captions", async () => {
     const r = await captioner.caption(join(REFERENCE, "pets.png"));
     expect(r.text).toMatch(/\bdogs?\b/);
@@ -198,10 +227,44 @@ describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () =
       () => image((i) => (i.centerCrop = 0.875)),
       /field "image.centerCrop" is not preprocessing this runtime knows/,
     ],
-  ])("is refused when its image spec is %s", async (_, make, message) => {
+    [
+      "with a decoding setting the runtime does not know",
+      () => ({ ...manifest, generation: { temperature: 1 } }),
+      /field "generation.temperature" is not a decoding setting this runtime knows \(noRepeatNgram, maxRun\)/,
+    ],
+    [
+      "with a negative noRepeatNgram",
+      () => ({ ...manifest, generation: { noRepeatNgram: -1 } }),
+      /field "generation.noRepeatNgram" must be an integer >= 0/,
+    ],
+    [
+      "with generation that is not an object",
+      () => ({ ...manifest, generation: null }),
+      /field "generation" must be an object/,
+    ],
+  ])("is refused when its image spec or decoding settings are %s", async (_, make, message) => {
     await writeFile(join(dir, "manifest.json"), JSON.stringify(make()));
     const error = await Captioner.load(dir).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "INVALID_BUNDLE" });
     expect((error as Error).message).toMatch(message);
+  });
+
+  it("its decoding settings are the captioner's defaults, which options override", async () => {
+    const limits = { noRepeatNgram: 1, maxRun: 1 };
+    await writeFile(
+      join(dir, "manifest.json"),
+      JSON.stringify({ ...manifest, generation: limits }),
+    );
+    const limited = await Captioner.load(dir);
+    const plain = await Captioner.load(PHOTO_BUNDLE);
+    try {
+      const photo = join(REFERENCE, "hot_dog.png");
+      const text = async (c: Captioner, options = {}) => (await c.caption(photo, options)).text;
+      expect(await text(limited)).toBe(await text(plain, limits));
+      expect(await text(limited)).not.toBe(await text(plain));
+      expect(await text(limited, { noRepeatNgram: 0, maxRun: 0 })).toBe(await text(plain));
+    } finally {
+      await Promise.all([limited.dispose(), plain.dispose()]);
+    }
   });
 });

@@ -1,0 +1,55 @@
+// Repetition limits of greedy decoding: no repeated n-grams (Hugging Face's
+// `no_repeat_ngram_size`) and no token more than `maxRun` times in a row. A token that would
+// break them is replaced by the exit's best token that does not.
+
+/** What greedy decoding may not repeat (0: no limit). */
+export interface RepeatLimits {
+  /** No n-gram of this size twice in a caption. */
+  readonly noRepeatNgram: number;
+  /** No token more than this many times in a row. */
+  readonly maxRun: number;
+}
+
+/** The tokens that would break `limits` if generated after `history`. */
+export function bannedNext(history: readonly number[], limits: RepeatLimits): Set<number> {
+  const banned = ngramBanned(history, limits.noRepeatNgram);
+  const { maxRun } = limits;
+  const last = history.at(-1);
+  if (maxRun > 0 && history.length >= maxRun && history.slice(-maxRun).every((t) => t === last))
+    banned.add(last!);
+  return banned;
+}
+
+/** The tokens that would repeat one of `history`'s n-grams if generated next. */
+function ngramBanned(history: readonly number[], n: number): Set<number> {
+  const banned = new Set<number>();
+  const start = history.length - (n - 1); // where the n-gram being completed begins
+  if (n < 1 || start < 0) return banned;
+  for (let i = 0; i + n <= history.length; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = history[i + j] === history[start + j];
+    if (same) banned.add(history[i + n - 1]!);
+  }
+  return banned;
+}
+
+/**
+ * The highest-scoring token outside `banned` (`logits` are over `ids`, a shortlist, or over all
+ * ids); the highest-scoring of all when every one is banned.
+ */
+export function bestAllowed(
+  logits: Float32Array,
+  ids: ArrayLike<number> | undefined,
+  banned: ReadonlySet<number>,
+): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  for (let k = 0; k < logits.length; k++) {
+    const id = ids === undefined ? k : ids[k]!;
+    if (!banned.has(id) && (best < 0 || logits[k]! > bestScore)) {
+      best = id;
+      bestScore = logits[k]!;
+    }
+  }
+  return best >= 0 ? best : bestAllowed(logits, ids, new Set());
+}

@@ -1,0 +1,60 @@
+// Repetition limits: which tokens are banned next, and the best token left.
+import { describe, expect, it } from "vitest";
+import { bannedNext, bestAllowed } from "../src/repeat-block.js";
+
+const ngram = (noRepeatNgram: number) => ({ noRepeatNgram, maxRun: 0 });
+const run = (maxRun: number) => ({ noRepeatNgram: 0, maxRun });
+
+describe("bannedNext", () => {
+  it("noRepeatNgram: bans the tokens that would complete an n-gram already there", () => {
+    // "a man in a red shirt and a man" -> "in" would repeat "a man in".
+    const [a, man, inn, red, shirt, and] = [1, 2, 3, 4, 5, 6];
+    const history = [a, man, inn, a, red, shirt, and, a, man];
+    expect([...bannedNext(history, ngram(3))]).toEqual([inn]);
+    // Bigrams: after "man", every token that followed "man" before.
+    expect([...bannedNext(history, ngram(2))]).toEqual([inn]);
+    expect([...bannedNext([a, man, a, red, a], ngram(2))].sort()).toEqual([man, red]);
+    // Four-grams: "and a man" never came before.
+    expect(bannedNext(history, ngram(4)).size).toBe(0);
+  });
+
+  it("noRepeatNgram: nothing before n - 1 tokens; n = 1 bans every token used; 0 is off", () => {
+    expect([...bannedNext([7, 9, 9], ngram(3))]).toEqual([]);
+    expect([...bannedNext([9, 9, 9], ngram(3))]).toEqual([9]);
+    expect(bannedNext([], ngram(3)).size).toBe(0);
+    expect(bannedNext([5], ngram(3)).size).toBe(0);
+    expect([...bannedNext([4, 5], ngram(1))].sort()).toEqual([4, 5]);
+    expect(bannedNext([4, 4, 4], ngram(0)).size).toBe(0);
+  });
+
+  it("maxRun: bans the token that would make its run longer than maxRun", () => {
+    expect([...bannedNext([3, 7, 7], run(2))]).toEqual([7]);
+    expect(bannedNext([7, 3, 7], run(2)).size).toBe(0);
+    expect([...bannedNext([3, 7], run(1))]).toEqual([7]);
+    expect(bannedNext([7], run(2)).size).toBe(0);
+    expect(bannedNext([], run(1)).size).toBe(0);
+    expect(bannedNext([7, 7, 7], run(0)).size).toBe(0);
+    // Both limits at once.
+    expect([...bannedNext([1, 2, 8, 1, 2, 2], { noRepeatNgram: 2, maxRun: 2 })].sort()).toEqual([
+      2, 8,
+    ]);
+  });
+});
+
+describe("bestAllowed", () => {
+  const logits = Float32Array.from([0.1, 3, 2, -1]);
+  it("takes the best token outside the banned ones, over all ids or a shortlist", () => {
+    expect(bestAllowed(logits, undefined, new Set())).toBe(1);
+    expect(bestAllowed(logits, undefined, new Set([1]))).toBe(2);
+    expect(bestAllowed(logits, undefined, new Set([1, 2]))).toBe(0);
+    // A shortlist head: logits follow its ids.
+    expect(bestAllowed(logits, [40, 41, 42, 43], new Set([41]))).toBe(42);
+    expect(bestAllowed(Float32Array.from([-Infinity, -5]), undefined, new Set([1]))).toBe(0);
+  });
+});
+
+describe("bestAllowed when every token is banned", () => {
+  it("takes the best of all rather than none", () => {
+    expect(bestAllowed(Float32Array.from([1, 2]), [5, 6], new Set([5, 6]))).toBe(6);
+  });
+});
