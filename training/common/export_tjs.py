@@ -141,6 +141,10 @@ def configs(manifest):
                     "is_decoder": True},
     }
     generation = {**special, "max_length": manifest["maxLength"]}
+    # The bundle's repetition limits: transformers.js has no_repeat_ngram_size, not maxRun.
+    no_repeat = manifest.get("generation", {}).get("noRepeatNgram", 0)
+    if no_repeat > 0:
+        generation["no_repeat_ngram_size"] = no_repeat
     preprocessor = {
         "feature_extractor_type": "ViTFeatureExtractor",
         "image_processor_type": "ViTImageProcessor",

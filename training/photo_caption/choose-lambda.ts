@@ -3,15 +3,15 @@
 // fitted on the bundle's calibration log (photos carved out of train); dev only chooses lambda;
 // the test split is never looked at. Writes BUNDLE/policy.json and records the choice in the
 // manifest's `training.policy`.
-// Usage: tsx choose-lambda.ts BUNDLE_DIR --data WORK/data [--keep 0.98] [--lambdas 0,0.005,...]
+// Usage: tsx choose-lambda.ts BUNDLE_DIR --data WORK/data|captions.jsonl [--keep 0.98] [--lambdas 0,0.005,...]
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { serializePolicy } from "@beem-ts/core";
 import { Captioner, scoreCaptions } from "@beem-ts/caption";
 
 const usage =
-  "Usage: choose-lambda.ts BUNDLE_DIR --data WORK/data [--keep 0.98] [--lambdas 0,0.005,0.01,...]";
+  "Usage: choose-lambda.ts BUNDLE_DIR --data WORK/data|captions.jsonl [--keep 0.98] [--lambdas 0,0.005,0.01,...]";
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
@@ -36,13 +36,30 @@ interface Photo {
   readonly split: string;
   readonly captions: string[];
 }
-const info = JSON.parse(readFileSync(join(values.data, "data.json"), "utf8")) as { source: string };
-const dev = readFileSync(join(values.data, "photos.jsonl"), "utf8")
-  .split("\n")
-  .filter((l) => l.trim() !== "")
-  .map((l) => JSON.parse(l) as Photo)
-  .filter((p) => p.split === "dev");
-const files = dev.map((p) => resolve(info.source, p.file));
+const jsonLines = <T>(path: string): T[] =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+// WORK/data (prepare-data.ts's photos.jsonl, images under data.json's source), or the data set's
+// own captions.jsonl ({"image", "split", "captions"}, images relative to it): the same dev split.
+const photos: Photo[] = values.data.endsWith(".jsonl")
+  ? jsonLines<{ image: string; split: string; captions: string[] }>(values.data).map((p) => ({
+      file: resolve(dirname(values.data!), p.image),
+      split: p.split,
+      captions: p.captions,
+    }))
+  : jsonLines<Photo>(join(values.data, "photos.jsonl")).map((p) => ({
+      ...p,
+      file: resolve(
+        (JSON.parse(readFileSync(join(values.data!, "data.json"), "utf8")) as { source: string })
+          .source,
+        p.file,
+      ),
+    }));
+const dev = photos.filter((p) => p.split === "dev");
+if (dev.length === 0) throw new Error(`${values.data}: no dev photos`);
+const files = dev.map((p) => p.file);
 const refs = Object.fromEntries(dev.map((p, i) => [files[i]!, p.captions]));
 
 const captioner = await Captioner.load(dir);

@@ -123,7 +123,14 @@ def main():
     p.add_argument("--id", default="photo-caption")
     p.add_argument("--shortlist", type=int, default=512,
                    help="tokens the exit heads of layers 1 to L-1 score (0: the whole vocabulary)")
+    p.add_argument("--no-repeat-ngram", type=int, default=3,
+                   help="the bundle's decoding default: no n-gram of this size twice in a caption (0: off)")
+    p.add_argument("--max-run", type=int, default=2,
+                   help="the bundle's decoding default: no token more than this many times in a row (0: off)")
     args = p.parse_args()
+    for name in ("no_repeat_ngram", "max_run"):
+        if getattr(args, name) < 0:
+            sys.exit(f"--{name.replace('_', '-')} {getattr(args, name)}: give 0 (off) or more")
     if args.shortlist < 0 or args.shortlist == 1:
         sys.exit(f"--shortlist {args.shortlist}: give 0 (no shortlist) or at least 2 tokens")
     model, cfg, best = load_best(args.run)
@@ -215,6 +222,7 @@ def main():
         "maxLength": cfg.max_length,
         "tokens": {"pad": cfg.pad_id, "bos": cfg.bos_id, "eos": cfg.eos_id},
         "image": data["image"],
+        "generation": {"noRepeatNgram": args.no_repeat_ngram, "maxRun": args.max_run},
         "tokenizer": {"file": "tokenizer.json", "config": "tokenizer_config.json"},
         "graphs": {
             "encoder": {"file": "encoder.onnx", "inputs": ["pixel_values"], "outputs": ["memory"]},
