@@ -37,15 +37,16 @@ export function fitPolicy(table: ExitTable, options: FitPolicyOptions): FitPolic
 export function describeFit(policy: Policy, rule: string = policy.rule): string {
   const c = policy.calibration;
   const r = policy.riskControl;
-  const tested =
-    r?.groups === undefined
-      ? `${r?.calibrationSamples} test lines`
-      : `${r.calibrationSamples} test groups (${r.groups.calibrationLines} lines, ${r.groups.loss} loss per group)`;
-  const how =
-    r === undefined
-      ? `${rule} at lambda ${policy.lambda ?? 0}`
-      : `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ` +
-        `${r.empiricalLoss.toFixed(4)} on ${tested}, p-value ${r.pValue.toPrecision(3)},`;
+  let how = `${rule} at lambda ${policy.lambda ?? 0}`;
+  if (r !== undefined) {
+    const tested =
+      r.groups === undefined
+        ? `${r.calibrationSamples} test lines`
+        : `${r.calibrationSamples} test groups (${r.groups.calibrationLines} lines, ${r.groups.loss} loss per group)`;
+    how =
+      `${rule} with loss (${r.loss}) <= ${r.epsilon} w.p. ${1 - r.delta}: ` +
+      `${r.empiricalLoss.toFixed(4)} on ${tested}, p-value ${r.pValue.toPrecision(3)},`;
+  }
   if (c === undefined) return `${how} full depth`;
   return (
     `${how} on ${c.samples} samples: accuracy ${c.accuracy.toFixed(4)} ` +

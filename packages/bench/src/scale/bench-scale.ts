@@ -31,8 +31,9 @@ export type ScaleResult =
 
 /**
  * Builds the preset's bundle if the cache lacks it (`ensureScaleBundle`; Python with PyTorch and
- * onnx, else PREREQUISITE_MISSING), then times it: per item and in batches, fused full depth against exits forced at each
- * exit layer, beside counted multiply-adds, and what the layers' own sessions cost.
+ * onnx, else PREREQUISITE_MISSING), then times it: per item and in batches, fused full depth
+ * against exits forced at each exit layer, beside counted multiply-adds, and what the layers'
+ * own sessions cost.
  */
 export async function benchScale(options: ScaleOptions): Promise<ScaleResult> {
   const p = SCALE_PRESETS[options.preset];
