@@ -1,4 +1,5 @@
 // scoreCaptionFile: a score input file read, checked and scored, with errors that name the file.
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +63,14 @@ describe("scoreCaptionFile", () => {
     const error = await rejection(scoreCaptionFile(path));
     expect(error.code).toBe("INVALID_INPUT");
     expect(error.message).toContain(`${path}: cannot read a JSON object`);
+  });
+
+  it("refuses a FIFO with INVALID_INPUT naming it, instead of reading it forever", async () => {
+    const path = join(dir, "pipe.json");
+    expect(spawnSync("mkfifo", [path]).status).toBe(0);
+    const error = await rejection(scoreCaptionFile(path));
+    expect(error.code).toBe("INVALID_INPUT");
+    expect(error.message).toBe(`${path}: cannot read a JSON object (a FIFO, not a file)`);
   });
 
   it("refuses a folder with INVALID_INPUT naming it", async () => {

@@ -1,6 +1,7 @@
 // Scores read from a JSON file of references and candidates (what `beem score` reads).
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { BeemError } from "@beem-ts/core";
+import { kindOf } from "@beem-ts/runtime";
 import { scoreCaptions, type CaptionScores, type ScoreInput } from "./score.js";
 
 /**
@@ -11,6 +12,10 @@ import { scoreCaptions, type CaptionScores, type ScoreInput } from "./score.js";
 export async function scoreCaptionFile(path: string): Promise<CaptionScores> {
   let input: unknown;
   try {
+    // A FIFO or a device would be read forever; a folder fails with EISDIR below.
+    const stats = await stat(path).catch(() => undefined);
+    if (stats !== undefined && !stats.isFile() && !stats.isDirectory())
+      throw new Error(`${kindOf(stats)}, not a file`);
     const text = await readFile(path, "utf8");
     input = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (cause) {
