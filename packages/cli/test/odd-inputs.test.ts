@@ -56,6 +56,10 @@ const refusals: [string[], RegExp][] = [
     ["caption", SCENE, "--out", "/nonexistent/x.jsonl"],
     /error \[WRITE_FAILED\]: \/nonexistent\/x\.jsonl: cannot write the file \(its folder \/nonexistent does not exist\)/,
   ],
+  [
+    ["scenes", "--count", "1", "--seed", "5", "--out", "log.jsonl"],
+    /error \[WRITE_FAILED\]: log\.jsonl: cannot make the folder \(a file is in the way\)/,
+  ],
   // Refused before Redis is reached (nothing listens on port 1).
   [
     ["jobs", "add", "--redis", "redis://127.0.0.1:1", "--queue", "q", "/dev/zero"],

@@ -79,14 +79,17 @@ describe("writeSceneImages", () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it("fails with the file system's error when the folder is a file, reporting no progress", async () => {
+  it("fails with WRITE_FAILED naming the folder when a file is in the way, reporting no progress", async () => {
     const file = join(root, "a-file");
     await writeFile(file, "x");
     const calls: number[] = [];
     for (const dir of [file, join(file, "below")]) {
       await expect(
         writeSceneImages(scenes, dir, { onProgress: (done) => calls.push(done) }),
-      ).rejects.toMatchObject({ code: expect.stringMatching(/^(EEXIST|ENOTDIR)$/) });
+      ).rejects.toMatchObject({
+        code: "WRITE_FAILED",
+        message: `${dir}: cannot make the folder (a file is in the way)`,
+      });
     }
     expect(calls).toEqual([]);
     expect(await readFile(file, "utf8")).toBe("x");
