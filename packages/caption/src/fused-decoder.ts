@@ -41,11 +41,11 @@ export async function* decodeFused(
       const history = histories[active[row]!]!;
       const banned = limited ? bannedNext(history, limits) : undefined;
       const vocab = model.manifest.vocabSize;
-      const id = banned?.has(s.prediction)
+      const { id, probability: confidence } = banned?.has(s.prediction)
         ? bestAllowed(out.logits!.subarray(row * vocab, (row + 1) * vocab), undefined, banned)
-        : s.prediction;
+        : { id: s.prediction, probability: s.confidence };
       history.push(id);
-      const token = { id, exitLayer: numExits, confidence: s.confidence, end: id === eos };
+      const token = { id, exitLayer: numExits, confidence, end: id === eos };
       return { sequence: active[row]!, token };
     });
     yield tokens;

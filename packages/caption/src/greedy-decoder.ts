@@ -178,8 +178,8 @@ export async function* decodeGreedy(
       const banned = limited ? bannedNext(history, limits) : undefined;
       if (banned?.has(token.id)) {
         const ids = model.exitTokens(token.exitLayer - 1);
-        const id = bestAllowed(logits[sequence]!, ids, banned);
-        token = { ...token, id, end: id === eos };
+        const { id, probability } = bestAllowed(logits[sequence]!, ids, banned);
+        token = { ...token, id, confidence: probability, end: id === eos };
       }
       history.push(token.id);
       return { sequence: active[sequence]!, token };

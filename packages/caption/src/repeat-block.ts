@@ -1,6 +1,7 @@
 // Repetition limits of greedy decoding: no repeated n-grams (Hugging Face's
 // `no_repeat_ngram_size`) and no token more than `maxRun` times in a row. A token that would
 // break them is replaced by the exit's best token that does not.
+import { softmax } from "@beem-ts/core";
 
 /** What greedy decoding may not repeat (0: no limit). */
 export interface RepeatLimits {
@@ -33,6 +34,13 @@ function ngramBanned(history: readonly number[], n: number): Set<number> {
   return banned;
 }
 
+/** A token chosen in place of a banned one, with its probability at the exit. */
+export interface AllowedToken {
+  readonly id: number;
+  /** Its soft-max probability among the exit's logits (the token's new `confidence`). */
+  readonly probability: number;
+}
+
 /**
  * The highest-scoring token outside `banned` (`logits` are over `ids`, a shortlist, or over all
  * ids); the highest-scoring of all when every one is banned.
@@ -41,15 +49,12 @@ export function bestAllowed(
   logits: Float32Array,
   ids: ArrayLike<number> | undefined,
   banned: ReadonlySet<number>,
-): number {
+): AllowedToken {
   let best = -1;
-  let bestScore = -Infinity;
   for (let k = 0; k < logits.length; k++) {
     const id = ids === undefined ? k : ids[k]!;
-    if (!banned.has(id) && (best < 0 || logits[k]! > bestScore)) {
-      best = id;
-      bestScore = logits[k]!;
-    }
+    if (!banned.has(id) && (best < 0 || logits[k]! > logits[best]!)) best = k;
   }
-  return best >= 0 ? best : bestAllowed(logits, ids, new Set());
+  if (best < 0) return bestAllowed(logits, ids, new Set());
+  return { id: ids === undefined ? best : ids[best]!, probability: softmax(logits)[best]! };
 }

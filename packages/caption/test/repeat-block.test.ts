@@ -1,5 +1,6 @@
 // Repetition limits: which tokens are banned next, and the best token left.
 import { describe, expect, it } from "vitest";
+import { softmax } from "@beem-ts/core";
 import { bannedNext, bestAllowed } from "../src/repeat-block.js";
 
 const ngram = (noRepeatNgram: number) => ({ noRepeatNgram, maxRun: 0 });
@@ -44,17 +45,27 @@ describe("bannedNext", () => {
 describe("bestAllowed", () => {
   const logits = Float32Array.from([0.1, 3, 2, -1]);
   it("takes the best token outside the banned ones, over all ids or a shortlist", () => {
-    expect(bestAllowed(logits, undefined, new Set())).toBe(1);
-    expect(bestAllowed(logits, undefined, new Set([1]))).toBe(2);
-    expect(bestAllowed(logits, undefined, new Set([1, 2]))).toBe(0);
+    const id = (...args: Parameters<typeof bestAllowed>) => bestAllowed(...args).id;
+    expect(id(logits, undefined, new Set())).toBe(1);
+    expect(id(logits, undefined, new Set([1]))).toBe(2);
+    expect(id(logits, undefined, new Set([1, 2]))).toBe(0);
     // A shortlist head: logits follow its ids.
-    expect(bestAllowed(logits, [40, 41, 42, 43], new Set([41]))).toBe(42);
-    expect(bestAllowed(Float32Array.from([-Infinity, -5]), undefined, new Set([1]))).toBe(0);
+    expect(id(logits, [40, 41, 42, 43], new Set([41]))).toBe(42);
+    expect(id(Float32Array.from([-Infinity, -5]), undefined, new Set([1]))).toBe(0);
+  });
+
+  it("gives the chosen token's soft-max probability among the exit's logits", () => {
+    const p = softmax(logits);
+    expect(bestAllowed(logits, undefined, new Set([1])).probability).toBeCloseTo(p[2]!, 12);
+    expect(bestAllowed(logits, [40, 41, 42, 43], new Set([41, 42])).probability).toBeCloseTo(
+      p[0]!,
+      12,
+    );
   });
 });
 
 describe("bestAllowed when every token is banned", () => {
   it("takes the best of all rather than none", () => {
-    expect(bestAllowed(Float32Array.from([1, 2]), [5, 6], new Set([5, 6]))).toBe(6);
+    expect(bestAllowed(Float32Array.from([1, 2]), [5, 6], new Set([5, 6])).id).toBe(6);
   });
 });
