@@ -43,20 +43,22 @@ const jsonLines = <T>(path: string): T[] =>
     .map((l) => JSON.parse(l) as T);
 // WORK/data (prepare-data.ts's photos.jsonl, images under data.json's source), or the data set's
 // own captions.jsonl ({"image", "split", "captions"}, images relative to it): the same dev split.
-const photos: Photo[] = values.data.endsWith(".jsonl")
-  ? jsonLines<{ image: string; split: string; captions: string[] }>(values.data).map((p) => ({
-      file: resolve(dirname(values.data!), p.image),
+function readPhotos(data: string): Photo[] {
+  if (data.endsWith(".jsonl"))
+    return jsonLines<{ image: string; split: string; captions: string[] }>(data).map((p) => ({
+      file: resolve(dirname(data), p.image),
       split: p.split,
       captions: p.captions,
-    }))
-  : jsonLines<Photo>(join(values.data, "photos.jsonl")).map((p) => ({
-      ...p,
-      file: resolve(
-        (JSON.parse(readFileSync(join(values.data!, "data.json"), "utf8")) as { source: string })
-          .source,
-        p.file,
-      ),
     }));
+  const { source } = JSON.parse(readFileSync(join(data, "data.json"), "utf8")) as {
+    source: string;
+  };
+  return jsonLines<Photo>(join(data, "photos.jsonl")).map((p) => ({
+    ...p,
+    file: resolve(source, p.file),
+  }));
+}
+const photos = readPhotos(values.data);
 const dev = photos.filter((p) => p.split === "dev");
 if (dev.length === 0) throw new Error(`${values.data}: no dev photos`);
 const files = dev.map((p) => p.file);

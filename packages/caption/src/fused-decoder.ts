@@ -6,7 +6,7 @@ import type { CaptionModel, KeyValue } from "./caption-model.js";
 import type { SequenceToken } from "./greedy-decoder.js";
 import type { ImageMemory } from "./kv-cache.js";
 import { ort } from "@beem-ts/runtime";
-import { bannedNext, bestAllowed } from "./repeat-block.js";
+import { RepeatGuard } from "./repeat-block.js";
 import { stackRows, takeRows } from "./tensors.js";
 
 /** Greedy full-depth captions of the images, yielding each position's tokens like decodeGreedy. */
@@ -30,21 +30,18 @@ export async function* decodeFused(
     const kv = images.map((m) => m.crossAt(layer)!);
     return { key: stackRows(kv.map((c) => c.key)), value: stackRows(kv.map((c) => c.value)) };
   });
-  const limits = { noRepeatNgram: options.noRepeatNgram ?? 0, maxRun: options.maxRun ?? 0 };
-  const limited = limits.noRepeatNgram > 0 || limits.maxRun > 0;
-  const histories: number[][] = images.map(() => []);
+  const guard = new RepeatGuard(options, images.length);
+  const vocab = model.manifest.vocabSize;
   let active = images.map((_, i) => i);
   let previous = images.map(() => bos);
   for (let index = 0; index < options.maxTokens && active.length > 0; index++) {
-    const out = await model.fullStep(previous, index, past, cross, { logits: limited });
+    const out = await model.fullStep(previous, index, past, cross, { logits: guard.limited });
     const tokens = out.summaries.map((s, row) => {
-      const history = histories[active[row]!]!;
-      const banned = limited ? bannedNext(history, limits) : undefined;
-      const vocab = model.manifest.vocabSize;
-      const { id, probability: confidence } = banned?.has(s.prediction)
-        ? bestAllowed(out.logits!.subarray(row * vocab, (row + 1) * vocab), undefined, banned)
-        : { id: s.prediction, probability: s.confidence };
-      history.push(id);
+      const swap = guard.take(active[row]!, s.prediction, () => ({
+        logits: out.logits!.subarray(row * vocab, (row + 1) * vocab),
+      }));
+      const id = swap?.id ?? s.prediction;
+      const confidence = swap?.probability ?? s.confidence;
       const token = { id, exitLayer: numExits, confidence, end: id === eos };
       return { sequence: active[row]!, token };
     });

@@ -13,7 +13,7 @@ import {
   type ExitedSequence,
   type SkippedLayerFill,
 } from "./skipped-layers.js";
-import { bannedNext, bestAllowed } from "./repeat-block.js";
+import { RepeatGuard } from "./repeat-block.js";
 import { splitRows } from "./tensors.js";
 
 export interface GeneratedToken {
@@ -155,9 +155,7 @@ export async function* decodeGreedy(
   options: DecodeOptions,
 ): AsyncGenerator<SequenceToken[]> {
   const { bos, eos } = model.manifest.tokens;
-  const limits = { noRepeatNgram: options.noRepeatNgram ?? 0, maxRun: options.maxRun ?? 0 };
-  const limited = limits.noRepeatNgram > 0 || limits.maxRun > 0;
-  const histories: number[][] = caches.map(() => []);
+  const guard = new RepeatGuard(options, caches.length);
   let active = caches.map((_, i) => i);
   let previous = caches.map(() => bos);
   const stacks = new CrossStacks();
@@ -169,20 +167,19 @@ export async function* decodeGreedy(
         decider,
         trace: options.trace === true,
         stacks,
-        logits: limited,
+        logits: guard.limited,
         ...(options.fill && { fill: options.fill }),
       },
     );
     const out = tokens.map(({ sequence, token }) => {
-      const history = histories[active[sequence]!]!;
-      const banned = limited ? bannedNext(history, limits) : undefined;
-      if (banned?.has(token.id)) {
-        const ids = model.exitTokens(token.exitLayer - 1);
-        const { id, probability } = bestAllowed(logits[sequence]!, ids, banned);
-        token = { ...token, id, confidence: probability, end: id === eos };
-      }
-      history.push(token.id);
-      return { sequence: active[sequence]!, token };
+      const s = active[sequence]!;
+      const swap = guard.take(s, token.id, () => ({
+        logits: logits[sequence]!,
+        ids: model.exitTokens(token.exitLayer - 1),
+      }));
+      if (swap === undefined) return { sequence: s, token };
+      const { id, probability } = swap;
+      return { sequence: s, token: { ...token, id, confidence: probability, end: id === eos } };
     });
     yield out;
     const going = out.filter((t) => !t.token.end);

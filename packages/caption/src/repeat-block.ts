@@ -58,3 +58,43 @@ export function bestAllowed(
   if (best < 0) return bestAllowed(logits, ids, new Set());
   return { id: ids === undefined ? best : ids[best]!, probability: softmax(logits)[best]! };
 }
+
+/** An exit's logits for one sequence and the token ids they are over (undefined: all ids). */
+export interface ExitScores {
+  readonly logits: Float32Array;
+  readonly ids?: ArrayLike<number> | undefined;
+}
+
+/**
+ * The limits for sequences decoded together, each with the tokens it has so far: the one place
+ * greedy decoding (fused or layer by layer) applies them.
+ */
+export class RepeatGuard {
+  readonly #limits: RepeatLimits;
+  readonly #histories: number[][];
+  /** Whether any limit is set (the decoder then needs each token's exit logits). */
+  readonly limited: boolean;
+
+  constructor(limits: { noRepeatNgram?: number; maxRun?: number }, sequences: number) {
+    this.#limits = { noRepeatNgram: limits.noRepeatNgram ?? 0, maxRun: limits.maxRun ?? 0 };
+    this.limited = this.#limits.noRepeatNgram > 0 || this.#limits.maxRun > 0;
+    this.#histories = Array.from({ length: sequences }, () => []);
+  }
+
+  /**
+   * Records sequence `s`'s next token: `id`, or, when `id` would break the limits, the exit's best
+   * token that would not (read from `scores()`, asked only then), which is returned.
+   */
+  take(s: number, id: number, scores: () => ExitScores): AllowedToken | undefined {
+    const history = this.#histories[s]!;
+    const banned = this.limited ? bannedNext(history, this.#limits) : undefined;
+    if (!banned?.has(id)) {
+      history.push(id);
+      return undefined;
+    }
+    const { logits, ids } = scores();
+    const swap = bestAllowed(logits, ids, banned);
+    history.push(swap.id);
+    return swap;
+  }
+}

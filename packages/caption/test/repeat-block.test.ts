@@ -1,7 +1,7 @@
 // Repetition limits: which tokens are banned next, and the best token left.
 import { describe, expect, it } from "vitest";
 import { softmax } from "@beem-ts/core";
-import { bannedNext, bestAllowed } from "../src/repeat-block.js";
+import { RepeatGuard, bannedNext, bestAllowed } from "../src/repeat-block.js";
 
 const ngram = (noRepeatNgram: number) => ({ noRepeatNgram, maxRun: 0 });
 const run = (maxRun: number) => ({ noRepeatNgram: 0, maxRun });
@@ -67,5 +67,31 @@ describe("bestAllowed", () => {
 describe("bestAllowed when every token is banned", () => {
   it("takes the best of all rather than none", () => {
     expect(bestAllowed(Float32Array.from([1, 2]), [5, 6], new Set([5, 6])).id).toBe(6);
+  });
+});
+
+describe("RepeatGuard", () => {
+  it("keeps allowed tokens, swaps a banned one for the exit's best allowed, per sequence", () => {
+    const guard = new RepeatGuard({ maxRun: 1 }, 2);
+    expect(guard.limited).toBe(true);
+    let asked = 0;
+    const scores = () => {
+      asked++;
+      return { logits: Float32Array.from([5, 4, 1]), ids: [7, 8, 9] };
+    };
+    expect(guard.take(0, 7, scores)).toBeUndefined();
+    expect(guard.take(1, 7, scores)).toBeUndefined(); // the other sequence's history is its own
+    expect(asked).toBe(0);
+    expect(guard.take(0, 7, scores)).toMatchObject({ id: 8 });
+    expect(asked).toBe(1);
+    // The swapped token is what the history holds: 8 after 8 is banned next.
+    expect(guard.take(0, 8, scores)).toMatchObject({ id: 7 });
+  });
+
+  it("without limits takes every token as it comes", () => {
+    const guard = new RepeatGuard({}, 1);
+    expect(guard.limited).toBe(false);
+    for (let i = 0; i < 5; i++)
+      expect(guard.take(0, 3, () => ({ logits: new Float32Array(1) }))).toBeUndefined();
   });
 });
