@@ -11,7 +11,8 @@
 # the repository), TFLITE (default ../shared/data/encoders/mobilenet-v2-coral/mobilenet_v2_1.0_224_quant.tflite),
 # WORK (scratch; default training/runs/photo), OUT (default models/photo-caption),
 # PRETRAIN_EPOCHS (default 1), EPOCHS (most caption epochs; default 14, stops earlier when dev
-# CIDEr-D stops improving), PYTHON (default /usr/bin/python3). Resumes where it stopped.
+# CIDEr-D stops improving), TRAIN_ARGS (more train_photo.py flags, e.g. "--exit-weights uniform"),
+# PYTHON (default /usr/bin/python3). Resumes where it stopped.
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -40,7 +41,8 @@ echo "== MobileNetV2 from $TFLITE"
 echo "== vocabulary, splits and cached features of every photo variant"
 pnpm exec tsx photo_caption/prepare-data.ts --data "$DATA" --backbone "$WORK/backbone.onnx" --out "$WORK/data"
 echo "== decoder: $PRETRAIN_EPOCHS language-model epoch(s), then up to $EPOCHS caption epochs (resumes from $WORK/run/checkpoint.pt)"
-"$PYTHON" photo_caption/train_photo.py --data "$WORK/data" --run "$WORK/run" --pretrain-epochs "$PRETRAIN_EPOCHS" --epochs "$EPOCHS"
+"$PYTHON" photo_caption/train_photo.py --data "$WORK/data" --run "$WORK/run" --pretrain-epochs "$PRETRAIN_EPOCHS" --epochs "$EPOCHS" \
+  ${TRAIN_ARGS:-}
 echo "== export"
 "$PYTHON" photo_caption/export_photo.py --run "$WORK/run" --data "$WORK/data" --tflite "$TFLITE" \
   --golden mobilenet/reference --out "$OUT" 2>&1 | grep -v -i warn
