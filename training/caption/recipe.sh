@@ -13,6 +13,11 @@
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# A relative path in the environment is taken from where the recipe was started, not from training/.
+absolute() { case "$1" in /*) printf %s "$1" ;; *) printf %s "$PWD/$1" ;; esac; }
+for name in WORK OUT; do
+  [ -z "${!name:-}" ] || printf -v "$name" %s "$(absolute "${!name}")"
+done
 cd "$ROOT/training"
 WORK="${WORK:-$ROOT/training/runs/caption}"
 OUT="${OUT:-$ROOT/models/caption-beem}"

@@ -12,10 +12,16 @@
 # WORK (scratch; default training/runs/photo), OUT (default models/photo-caption),
 # PRETRAIN_EPOCHS (default 1), EPOCHS (most caption epochs; default 14, stops earlier when dev
 # CIDEr-D stops improving), TRAIN_ARGS (more train_photo.py flags, e.g. "--exit-weights uniform"),
-# PYTHON (default /usr/bin/python3). Resumes where it stopped.
+# PYTHON (default /usr/bin/python3). Relative paths are taken from where it is started. Resumes
+# where it stopped.
 # Needs Debian's PyTorch: apt-get install -y python3-torch python3-onnx libopenblas0-pthread
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# A relative path in the environment is taken from where the recipe was started, not from training/.
+absolute() { case "$1" in /*) printf %s "$1" ;; *) printf %s "$PWD/$1" ;; esac; }
+for name in DATA TFLITE WORK OUT; do
+  [ -z "${!name:-}" ] || printf -v "$name" %s "$(absolute "${!name}")"
+done
 cd "$ROOT/training"
 DATA="${DATA:-$ROOT/../shared/data/captions/flickr8k-1k}"
 TFLITE="${TFLITE:-$ROOT/../shared/data/encoders/mobilenet-v2-coral/mobilenet_v2_1.0_224_quant.tflite}"

@@ -50,6 +50,12 @@ describe("recipe input checks", () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it("takes a relative DATA from where the photo recipe was started, not from training/", async () => {
+    const r = await run("bash", ["training/photo_caption/recipe.sh"], { DATA: "no-such-data" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${ROOT}/no-such-data/captions.jsonl: not found`);
+  });
+
   it.each([
     [
       ["--count", "0", "--seed", "1", "--out", "/tmp/unused"],
