@@ -3,11 +3,13 @@
 // from the exit its token stopped at. Scores are summed log-probabilities; a finished caption
 // is ranked by score / length^lengthPenalty (length counts the end token), as in Hugging Face
 // generate. The search stops once `beams` captions have finished (early stopping) or at
-// `maxTokens`.
+// `maxTokens`. Repetition limits work as Hugging Face's `no_repeat_ngram_size` does in beam
+// search: a token that would break them gets no candidate from that beam.
 import type { Decider } from "@beem-ts/core";
 import type { CaptionModel } from "./caption-model.js";
 import { decodePosition, type GeneratedToken } from "./greedy-decoder.js";
 import { CrossStacks, type SequenceCache } from "./kv-cache.js";
+import { bannedNext } from "./repeat-block.js";
 import type { SkippedLayerFill } from "./skipped-layers.js";
 
 export interface BeamOptions {
@@ -17,6 +19,10 @@ export interface BeamOptions {
   readonly lengthPenalty?: number;
   /** How the layers a token skipped get their keys/values. Default "deferred". */
   readonly fill?: SkippedLayerFill;
+  /** No n-gram of this size twice in a caption (0: no limit). Default 0. */
+  readonly noRepeatNgram?: number;
+  /** No token more than this many times in a row (0: no limit). Default 0. */
+  readonly maxRun?: number;
 }
 
 export interface BeamResult {
@@ -39,6 +45,19 @@ function logSoftmax(logits: Float32Array): Float64Array {
   for (const v of logits) sum += Math.exp(v - max);
   const log = max + Math.log(sum);
   return Float64Array.from(logits, (v) => v - log);
+}
+
+/**
+ * Sets the log-probabilities of the `banned` ids to -Infinity (`ids`: the ids the entries are
+ * over, a shortlist, or undefined for all ids), unless every entry is banned: then none is, as
+ * greedy decoding falls back to the best of all.
+ */
+function ban(logProbs: Float64Array, ids: ArrayLike<number> | undefined, banned: Set<number>) {
+  if (banned.size === 0) return;
+  const hit: number[] = [];
+  for (let k = 0; k < logProbs.length; k++)
+    if (banned.has(ids === undefined ? k : ids[k]!)) hit.push(k);
+  if (hit.length < logProbs.length) for (const k of hit) logProbs[k] = -Infinity;
 }
 
 /** The k largest entries' indices, largest first. */
@@ -66,6 +85,8 @@ export async function decodeBeams(
   const width = options.beams;
   const penalty = options.lengthPenalty ?? 1;
   const normalised = (logProb: number, length: number) => logProb / Math.max(1, length) ** penalty;
+  const limits = { noRepeatNgram: options.noRepeatNgram ?? 0, maxRun: options.maxRun ?? 0 };
+  const limited = limits.noRepeatNgram > 0 || limits.maxRun > 0;
   let beams: Beam[] = [{ cache: start, tokens: [], logProb: 0 }];
   const finished: BeamResult[] = [];
   const stacks = new CrossStacks();
@@ -84,7 +105,12 @@ export async function decodeBeams(
       const exitLayer = tokens[b]!.token.exitLayer;
       // A shortlist head's logits are over its token ids, in their order.
       const ids = model.exitTokens(exitLayer - 1);
-      return topK(logProbs, 2 * width).map((k) => ({
+      if (limited) {
+        const history = beam.tokens.map((t) => t.id);
+        ban(logProbs, ids, bannedNext(history, limits));
+      }
+      const top = topK(logProbs, 2 * width).filter((k) => logProbs[k]! > -Infinity);
+      return top.map((k) => ({
         beam,
         id: ids === undefined ? k : ids[k]!,
         exitLayer,
@@ -117,7 +143,7 @@ export async function decodeBeams(
       if (next.length === width) break;
     }
     beams = next;
-    if (finished.length >= width) break;
+    if (finished.length >= width || beams.length === 0) break;
   }
   if (finished.length === 0)
     for (const b of beams)

@@ -53,15 +53,16 @@ export interface CaptionOptions extends RuntimeOptions {
   /** Beam search ranks finished captions by log-probability / length^lengthPenalty. Default 1. */
   readonly lengthPenalty?: number;
   /**
-   * Greedy decoding (early exit and full depth alike) never repeats an n-gram of this size: a
-   * token that would is replaced by its exit's best token that would not (Hugging Face's
-   * `no_repeat_ngram_size`). 0: off. Default: the bundle's `generation.noRepeatNgram`, else 0.
+   * Decoding (early exit and full depth alike) never repeats an n-gram of this size (Hugging
+   * Face's `no_repeat_ngram_size`): greedy decoding replaces a token that would by its exit's best
+   * token that would not; beam search gives it no candidate. 0: off. Default: the bundle's
+   * `generation.noRepeatNgram`, else 0.
    */
   readonly noRepeatNgram?: number;
   /**
-   * Greedy decoding never gives one token more than this many times in a row ("large large
-   * large"), replacing it as `noRepeatNgram` does. 0: no limit. Default: the bundle's
-   * `generation.maxRun`, else 0.
+   * Decoding never gives one token more than this many times in a row ("large large large"),
+   * kept out as `noRepeatNgram` is. 0: no limit. Default: the bundle's `generation.maxRun`,
+   * else 0.
    */
   readonly maxRun?: number;
 }
@@ -438,6 +439,8 @@ export class Captioner {
           maxTokens: resolved.maxTokens,
           lengthPenalty: resolved.lengthPenalty,
           fill: resolved.fill,
+          noRepeatNgram: resolved.noRepeatNgram,
+          maxRun: resolved.maxRun,
         });
         tokens[i]!.push(...best.tokens);
       }

@@ -7,7 +7,8 @@ import { join, resolve } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ort } from "@beem-ts/runtime";
-import { Captioner, imageToPixels } from "../src/index.js";
+import { createDecider } from "@beem-ts/core";
+import { Captioner, ImageMemory, SequenceCache, decodeBeams, imageToPixels } from "../src/index.js";
 import { closedPolicy } from "./bundle.js";
 import { PHOTO_BUNDLE, REFERENCE, photoBundlePresent, type Reference } from "./photo-bundle.js";
 
@@ -106,6 +107,44 @@ describe.runIf(photoBundlePresent)("the photo captioner", () => {
       if (fused.join() !== free.join()) changed++;
     }
     expect(changed).toBeGreaterThan(0);
+  });
+
+  it("beam search keeps the repetition limits, and with one beam decodes as greedy does", async () => {
+    const limits = { noRepeatNgram: 1, maxRun: 1 };
+    const none = { noRepeatNgram: 0, maxRun: 0 };
+    const ids = (r: { tokens: readonly { id: number }[] }) => r.tokens.map((t) => t.id);
+    const m = captioner.model;
+    let repeatedWithout = 0;
+    for (const name of ["pets.png", "hot_dog.png", "dragonfly.png", "face.png"]) {
+      const image = join(REFERENCE, name);
+      const pixels = await imageToPixels(image, m.manifest.image);
+      for (const full of [true, false]) {
+        const free = ids(await captioner.caption(image, { full, beams: 3, ...none }));
+        if (new Set(free).size < free.length) repeatedWithout++;
+        const beam = ids(await captioner.caption(image, { full, beams: 3, ...limits }));
+        expect(new Set(beam).size, `${name}, full ${full}`).toBe(beam.length);
+        // decodeBeams itself (the captioner decodes one beam greedily) against greedy decoding.
+        const policy = full
+          ? { version: 1 as const, rule: "final" as const, numExits: m.numExits }
+          : captioner.defaultPolicy;
+        const start = SequenceCache.start(m, new ImageMemory(await m.encode([pixels]), m.numExits));
+        const one = await decodeBeams(m, start, createDecider(policy), {
+          beams: 1,
+          maxTokens: m.manifest.maxLength - 1,
+          ...limits,
+        });
+        const greedy = await captioner.caption(image, { full, layerByLayer: true, ...limits });
+        // (A caption's tokens leave out the end token that decodeBeams' end with.)
+        const words = one.tokens.filter((t) => !t.end);
+        expect(ids({ tokens: words }), `${name}, full ${full}`).toEqual(ids(greedy));
+        words.forEach((t, i) => {
+          expect(t.exitLayer).toBe(greedy.tokens[i]!.exitLayer);
+          expect(t.confidence).toBeCloseTo(greedy.tokens[i]!.confidence, 4);
+        });
+      }
+    }
+    // Without limits, beam search repeats a word ("a") in some captions: the limits did work.
+    expect(repeatedWithout).toBeGreaterThan(0);
     await expect(
       captioner.caption(join(REFERENCE, "pets.png"), { maxRun: -1 }),
     ).rejects.toMatchObject({
