@@ -287,9 +287,13 @@ export class Captioner {
   /**
    * Full-depth greedy decoding of the images, logging every exit per generated token (end token
    * included) with the full-depth token as the label, as CALM calibrates: the log the core fits
-   * caption policies on. Each line's `group` is its image (the path given, or `image-K` for the
-   * K-th image given as data): an image's tokens are not independent, and risk control counts
-   * images, not tokens, as its samples.
+   * caption policies on. The label is the last exit's own token, before the repetition limits
+   * (`noRepeatNgram`, `maxRun`), as every exit's prediction in the log is: where the limits
+   * replace a token, the decoder replaces it at whichever exit answers, so an exit agrees with
+   * full depth when their own tokens agree. The captions decoded go on with the limited token.
+   * Each line's `group` is its image (the path given, or `image-K` for the K-th image given as
+   * data): an image's tokens are not independent, and risk control counts images, not tokens, as
+   * its samples.
    */
   async exitLog(
     images: readonly ImageInput[],
@@ -301,7 +305,11 @@ export class Captioner {
       const { tokens } = await this.#decode([await this.#pixels(image)], full);
       const group = typeof image === "string" ? image : `image-${k + 1}`;
       for (const token of tokens[0]!)
-        out.push({ label: token.id, summaries: token.summaries!, group });
+        out.push({
+          label: token.summaries!.at(-1)!.prediction,
+          summaries: token.summaries!,
+          group,
+        });
       options.onProgress?.(k + 1, images.length);
     }
     return out;

@@ -316,4 +316,29 @@ describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () =
       await Promise.all([limited.dispose(), plain.dispose()]);
     }
   });
+
+  it("its calibration log labels each token with the last exit's own token, before the limits", async () => {
+    // No token twice: "a" comes back in every caption, so the limits replace some of the last
+    // exit's tokens. The label stays what the last exit said, as each exit's prediction is.
+    const limits = { noRepeatNgram: 1, maxRun: 1 };
+    await writeFile(
+      join(dir, "manifest.json"),
+      JSON.stringify({ ...manifest, generation: limits }),
+    );
+    const limited = await Captioner.load(dir);
+    try {
+      const photo = join(REFERENCE, "hot_dog.png");
+      const log = await limited.exitLog([photo]);
+      const last = log.map((s) => s.summaries.at(-1)!.prediction);
+      expect(log.map((s) => s.label)).toEqual(last);
+      // The log follows the limited caption: it has the caption's length, end token included, and
+      // where the limits replaced a token, the caption holds another one than the label.
+      const caption = await limited.caption(photo, { full: true });
+      expect(log.length).toBe(caption.tokens.length + 1);
+      const replaced = caption.tokens.filter((t, i) => t.id !== last[i]).length;
+      expect(replaced).toBeGreaterThan(0);
+    } finally {
+      await limited.dispose();
+    }
+  });
 });
