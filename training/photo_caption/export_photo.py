@@ -11,10 +11,13 @@
   the model itself says most often, captioning the training photos at full depth), the rows of
   the same tied embeddings: the full head over the vocabulary costs about as much as a layer,
   the shortlist head a sixth of it. The last layer keeps the full head (full depth is unchanged);
+  with --adapters (exit_adapters.py), the early heads get their retrained adapters and LayerNorms
+  and the shortlist they were trained for;
 - tokenizer files, imagenet_labels.txt, LICENSE-mobilenet-v2 (Apache-2.0), manifest.json,
   golden.json (PyTorch's full-depth greedy captions of the reference photos at 224 x 224).
 
 Usage: /usr/bin/python3 export_photo.py --run RUN --data DATA --tflite FILE.tflite --golden DIR --out models/photo-caption
+    [--adapters RUN/adapters.pt]
 """
 import argparse
 from collections import Counter
@@ -43,17 +46,37 @@ from mobilenet_v2 import load_mobilenet_v2, to_pixel_values  # noqa: E402
 
 class ShortlistStep(nn.Module):
     """One position through layer i and an exit head over the shortlist's tokens only: the
-    layer's exit LayerNorm and the shortlist's rows of the tied token embeddings."""
+    layer's exit LayerNorm and the shortlist's rows of the tied token embeddings, after the exit's
+    adapter when it has one (exit_adapters.py)."""
 
-    def __init__(self, m, i, shortlist):
+    def __init__(self, m, i, shortlist, adapter=None):
         super().__init__()
-        self.m, self.i = m, i
+        self.m, self.i, self.adapter = m, i, adapter
         self.register_buffer("ids", torch.tensor(shortlist))
 
     def forward(self, hidden, past_key, past_value, cross_key, cross_value):
         hidden, k, v = self.m.layers[self.i](hidden, past_key, past_value, cross_key, cross_value)
-        normed = self.m.layers[self.i].ln_exit(hidden)
+        normed = self.m.layers[self.i].ln_exit(hidden if self.adapter is None else self.adapter(hidden))
         return hidden, k, v, normed @ self.m.tokens.weight[self.ids].t()
+
+
+def load_adapters(path, model, cfg):
+    """exit_adapters.py's output: the early exits' adapters (loaded into modules) and retrained
+    LayerNorms (loaded into `model`), the shortlist they were trained for, and their record."""
+    from exit_adapters import ExitAdapter  # here, not at the top: exit_adapters imports this module
+
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no adapters (run exit_adapters.py first)")
+    saved = torch.load(path, map_location="cpu")
+    adapters = nn.ModuleList((ExitAdapter(cfg.hidden, saved["rank"]) if saved["rank"] else nn.Identity())
+                             for _ in range(cfg.layers - 1))
+    try:
+        adapters.load_state_dict(saved["adapters"])
+        for i, state in saved["ln_exit"].items():
+            model.layers[int(i)].ln_exit.load_state_dict(state)
+    except (RuntimeError, IndexError) as error:
+        sys.exit(f"{path}: adapters do not fit this model ({cfg.to_dict()}): {error}")
+    return adapters.eval(), saved["shortlist"], saved.get("shortlistInfo"), saved["record"]
 
 
 def training_features(data, info, cfg):
@@ -123,6 +146,8 @@ def main():
     p.add_argument("--id", default="photo-caption")
     p.add_argument("--shortlist", type=int, default=512,
                    help="tokens the exit heads of layers 1 to L-1 score (0: the whole vocabulary)")
+    p.add_argument("--adapters", help="exit_adapters.py's output: the early exits' adapters, and the shortlist "
+                   "they were trained for (instead of --shortlist)")
     p.add_argument("--no-repeat-ngram", type=int, default=3,
                    help="the bundle's decoding default: no n-gram of this size twice in a caption (0: off)")
     p.add_argument("--max-run", type=int, default=2,
@@ -137,8 +162,14 @@ def main():
     backbone = load_mobilenet_v2(args.tflite).eval()
     with open(os.path.join(args.data, "data.json")) as f:
         data = json.load(f)
-    with open(os.path.join(args.run, "checkpoint.pt"), "rb") as f:
-        history = torch.load(f, map_location="cpu")["state"]["history"]
+    checkpoint = os.path.join(args.run, "checkpoint.pt")
+    if os.path.exists(checkpoint):
+        history = torch.load(checkpoint, map_location="cpu")["state"]["history"]
+    else:  # a run rebuilt from a bundle (import_bundle.py) keeps the history in best.pt
+        history = best.get("history", [])
+    adapters, adapter_record = None, None
+    if args.adapters:
+        adapters, adapter_shortlist, adapter_shortlist_info, adapter_record = load_adapters(args.adapters, model, cfg)
     os.makedirs(args.out, exist_ok=True)
     for old in glob.glob(os.path.join(args.out, "*.onnx")):
         os.remove(old)
@@ -153,7 +184,12 @@ def main():
     cross = torch.randn(2, H, S, Dh)
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
     shortlist, shortlist_info = [], None
-    if 0 < args.shortlist < cfg.vocab_size:
+    if adapters is not None:
+        shortlist, shortlist_info = adapter_shortlist, adapter_shortlist_info
+        with open(out("shortlist.json"), "w") as f:
+            json.dump(shortlist, f)
+            f.write("\n")
+    elif 0 < args.shortlist < cfg.vocab_size:
         shortlist, shortlist_info = choose_shortlist(model, cfg, args.data, data, args.shortlist)
         with open(out("shortlist.json"), "w") as f:
             json.dump(shortlist, f)
@@ -177,7 +213,8 @@ def main():
         export(SelfKV(layer), (torch.randn(2, 3, D),), out(f"kv_{n}.onnx"), ["hidden"], ["key", "value"],
                {"hidden": {0: "batch", 1: "positions"}, "key": {0: "batch", 2: "positions"},
                 "value": {0: "batch", 2: "positions"}})
-        step = Step(model, i) if n == cfg.layers or not shortlist else ShortlistStep(model, i, shortlist)
+        step = (Step(model, i) if n == cfg.layers or not shortlist
+                else ShortlistStep(model, i, shortlist, None if adapters is None else adapters[i]))
         export(step, (hidden, past, past, cross, cross), out(f"layer_{n}.onnx"),
                ["hidden", "past_key", "past_value", "cross_key", "cross_value"],
                ["hidden_out", "present_key", "present_value", "logits"],
@@ -238,6 +275,7 @@ def main():
             "variants": [{k: v[k] for k in ("k", "name")} for v in data["variants"]],
             "best": best["record"],
             **({"shortlist": shortlist_info} if shortlist_info else {}),
+            **({"exitAdapters": adapter_record} if adapter_record else {}),
             "history": history,
         },
     }
