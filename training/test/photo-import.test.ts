@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Captioner } from "@beem-ts/caption";
 import { PYTHON, ROOT, converterScripts, hasPython } from "./converter-scripts.js";
 
@@ -58,8 +58,12 @@ json.dump({"image": manifest["image"], "splits": {s: splits.count(s) for s in se
 `;
 const GOLDEN = join(ROOT, "training/mobilenet/reference");
 
+// The tests run in order: the adapters are trained on the run the first one imports.
 describe.runIf(hasTorch)("import_bundle.py", () => {
-  const work = mkdtempSync(join(tmpdir(), "beem-import-"));
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "beem-import-"));
+  });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it("rebuilds the photo captioner from its graphs: its golden captions, and best.pt written", () => {
