@@ -14,10 +14,11 @@ the keys/values of the layers a token skipped:
 - `single`: one such prediction per exit layer for all the layers above it (fitted to the mean of
   their inputs), as a runtime that stores one vector per skipped position would need.
 
+--min-layer K lets the oracle exit only at layer K or above (the depth a real policy works at).
 Prints dev CIDEr-D of both, the oracle's mean exit layer and how many captions came out unchanged.
 
 Usage: /usr/bin/python3 oracle_exits.py --run RUN --data DATA [--adapters RUN/adapters.pt]
-    [--fill copy|linear|single] [--rank R] [--shortlist BUNDLE/shortlist.json]
+    [--fill copy|linear|single] [--rank R] [--min-layer 1] [--shortlist BUNDLE/shortlist.json]
 """
 import argparse
 import json
@@ -68,8 +69,9 @@ def fit_fill(kind, hs, layers, rank):
 
 
 @torch.no_grad()
-def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens):
-    """Captions and mean exit layer of oracle exits with the skipped layers filled by `maps`."""
+def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_layer=1):
+    """Captions and mean exit layer of oracle exits (at layer `min_layer` or above) with the
+    skipped layers filled by `maps`."""
     memory = model.encoder(feats)
     cross = [layer.cross_keys_values(memory) for layer in model.layers]
     b = feats.shape[0]
@@ -87,7 +89,7 @@ def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens):
             outputs.append(hidden)
         final = model.exit_logits(cfg.layers - 1, hidden)[:, -1].argmax(-1)
         exit_at = [cfg.layers - 1] * b
-        for i in reversed(range(cfg.layers - 1)):
+        for i in reversed(range(min_layer - 1, cfg.layers - 1)):
             pred = ids[heads(i, outputs[i])[:, -1].argmax(-1)]
             exit_at = [i if p == f else e for p, f, e in zip(pred.tolist(), final.tolist(), exit_at)]
         for i, layer in enumerate(model.layers):
@@ -127,10 +129,13 @@ def main():
                    help="the early heads' shortlist without --adapters")
     p.add_argument("--fill", choices=["copy", "linear", "single"], default="copy")
     p.add_argument("--rank", type=int, default=0, help="rank of the fitted corrections (0: full)")
+    p.add_argument("--min-layer", type=int, default=1, help="the oracle exits at this layer or above")
     args = p.parse_args()
     if args.rank < 0:
         sys.exit(f"Expected --rank to be an integer >= 0 but received {args.rank}")
     model, cfg, _ = load_best(args.run)
+    if not 1 <= args.min_layer <= cfg.layers:
+        sys.exit(f"Expected --min-layer to be an integer in [1, {cfg.layers}] but received {args.min_layer}")
     photos, info, _, features = load_data(args.data)
     if args.adapters:
         adapters, shortlist, _, _ = load_adapters(args.adapters, model, cfg)
@@ -160,10 +165,11 @@ def main():
 
     with torch.no_grad():
         full = greedy(model, cfg, feats, max_tokens=cfg.max_length - 1)
-    early, mean_exit = oracle_decode(model, cfg, feats, heads, shortlist, maps, cfg.max_length - 1)
+    early, mean_exit = oracle_decode(model, cfg, feats, heads, shortlist, maps, cfg.max_length - 1, args.min_layer)
     same = sum(a == b for a, b in zip(full, early))
     print(f"dev, {len(dev)} photos: full depth CIDEr-D {score(full):.4f}; oracle exits, fill {args.fill}"
-          f"{f' rank {args.rank}' if args.fill != 'copy' and args.rank else ''}: CIDEr-D {score(early):.4f} "
+          f"{f' rank {args.rank}' if args.fill != 'copy' and args.rank else ''}"
+          f"{f', exits from layer {args.min_layer}' if args.min_layer > 1 else ''}: CIDEr-D {score(early):.4f} "
           f"({score(early) / score(full):.1%}), mean exit {mean_exit:.2f}, {same} of {len(dev)} captions unchanged")
 
 
