@@ -63,8 +63,14 @@ describe.runIf(bundlePresent)("damaged bundles: an error naming the file", () =>
   });
 
   it("a folder that is not a bundle", async () => {
-    await expect(TextClassifier.load(tmpdir())).rejects.toThrow(
-      /manifest\.json: cannot read the manifest/,
-    );
+    // A folder of its own: the system's temporary folder may hold anyone's manifest.json.
+    const empty = mkdtempSync(join(tmpdir(), "beem-not-a-bundle-"));
+    try {
+      await expect(TextClassifier.load(empty)).rejects.toThrow(
+        /manifest\.json: cannot read the manifest/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });
