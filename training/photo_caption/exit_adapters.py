@@ -27,29 +27,15 @@ import sys
 import time
 
 import torch
-from torch import nn
 import torch.nn.functional as F
 
 from export_photo import choose_shortlist, load_best
+from photo_model import exit_adapters
 from train_photo import feature_batch, load_data, padded
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "caption"))
 from model import greedy  # noqa: E402
-
-
-class ExitAdapter(nn.Module):
-    """h -> h + B gelu(A h + a): B starts at zero, so the adapted head starts as the trained one."""
-
-    def __init__(self, hidden, rank):
-        super().__init__()
-        self.down = nn.Linear(hidden, rank)
-        self.up = nn.Linear(rank, hidden)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
-
-    def forward(self, hidden):
-        return hidden + self.up(F.gelu(self.down(hidden)))
 
 
 @torch.no_grad()
@@ -157,8 +143,7 @@ def main():
     for name, values in before.items():
         print(f"agreement before, {name}: {values}")
 
-    adapters = nn.ModuleList((ExitAdapter(cfg.hidden, args.rank) if args.rank else nn.Identity())
-                             for _ in range(cfg.layers - 1))
+    adapters = exit_adapters(cfg, args.rank)
     heads = [model.layers[i].ln_exit for i in range(cfg.layers - 1)]
     trainable = list(adapters.parameters()) + [q for h in heads for q in h.parameters()]
     for q in trainable:

@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from photo_model import PhotoCaptionConfig, PhotoEncoder, photo_captioner
+from photo_model import PhotoCaptionConfig, PhotoEncoder, exit_adapters, photo_captioner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "caption"))
@@ -63,13 +63,10 @@ class ShortlistStep(nn.Module):
 def load_adapters(path, model, cfg):
     """exit_adapters.py's output: the early exits' adapters (loaded into modules) and retrained
     LayerNorms (loaded into `model`), the shortlist they were trained for, and their record."""
-    from exit_adapters import ExitAdapter  # here, not at the top: exit_adapters imports this module
-
     if not os.path.exists(path):
         sys.exit(f"{path}: no adapters (run exit_adapters.py first)")
     saved = torch.load(path, map_location="cpu")
-    adapters = nn.ModuleList((ExitAdapter(cfg.hidden, saved["rank"]) if saved["rank"] else nn.Identity())
-                             for _ in range(cfg.layers - 1))
+    adapters = exit_adapters(cfg, saved["rank"])
     try:
         adapters.load_state_dict(saved["adapters"])
         for i, state in saved["ln_exit"].items():

@@ -28,7 +28,7 @@ import sys
 import torch
 
 from cider import cider_d
-from exit_adapters import hidden_states, own_captions
+from exit_adapters import head_logits, hidden_states, own_captions
 from export_photo import load_adapters, load_best
 from train_photo import feature_batch, load_data
 
@@ -146,7 +146,7 @@ def main():
     embeddings = model.tokens.weight[shortlist]
 
     def heads(i, h):
-        return model.layers[i].ln_exit(h if adapters is None else adapters[i](h)) @ embeddings.t()
+        return head_logits(model, adapters, i, h, embeddings)
 
     maps = {}
     if args.fill != "copy":

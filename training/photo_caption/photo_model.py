@@ -7,6 +7,7 @@ from dataclasses import dataclass, asdict
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "caption"))
 from model import Captioner  # noqa: E402
@@ -79,3 +80,23 @@ class PhotoEncoder(nn.Module):
 
     def forward(self, pixel_values):
         return self.projector(self.backbone.features(pixel_values))
+
+
+class ExitAdapter(nn.Module):
+    """h -> h + B gelu(A h + a), before an early exit head's LayerNorm (exit_adapters.py): B starts
+    at zero, so the adapted head starts as the trained one."""
+
+    def __init__(self, hidden, rank):
+        super().__init__()
+        self.down = nn.Linear(hidden, rank)
+        self.up = nn.Linear(rank, hidden)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, hidden):
+        return hidden + self.up(F.gelu(self.down(hidden)))
+
+
+def exit_adapters(cfg: PhotoCaptionConfig, rank: int) -> nn.ModuleList:
+    """One adapter per early exit (layers 1 to L-1); rank 0: none (the heads' LayerNorms alone)."""
+    return nn.ModuleList((ExitAdapter(cfg.hidden, rank) if rank else nn.Identity()) for _ in range(cfg.layers - 1))
