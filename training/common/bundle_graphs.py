@@ -14,7 +14,8 @@ script then adds, from those same graphs:
     summary) in one graph, so early exit pays one run less per token;
   * `cross_kv_all.onnx`: every layer's cross-attention keys/values from the image memory;
   * `kv_above_{k}.onnx` (k = 1..L-1): the self-attention keys/values of layers k+1..L for hidden
-    states that exited at layer k (copied upwards), in one run;
+    states that exited at layer k (copied upwards, or through the bundle's fill map for the pair,
+    `graphs.fillMaps`), in one run;
   * (an `imageClassifier` graph, where the manifest names one, only has its weights moved);
 - text bundles: `encoder_full.onnx`, the embeddings, every layer and only the last exit head.
 
@@ -331,14 +332,25 @@ def caption_graphs(dir, manifest):
         c.output(f"cross_value_{i}", outs["cross_value"])
     out["cross_kv_all.onnx"] = c.model("cross_kv_all")
 
-    # The layers above an exit: their keys/values of the exit's hidden states, in one run.
+    # The layers above an exit: their keys/values of the exit's hidden states, in one run; where
+    # the bundle has a fill map for the (exit, layer) pair, of the layer input it predicts.
+    maps = {}
+    for m in manifest["graphs"].get("fillMaps", []):
+        e, j = m["exit"], m["layer"]
+        if not (isinstance(e, int) and isinstance(j, int) and 1 <= e and e + 2 <= j <= L) or (e, j) in maps:
+            raise BundleError(f"graphs.fillMaps: exit {e}, layer {j} is not a new pair with 1 <= exit, "
+                              f"exit + 2 <= layer <= {L}")
+        maps[e, j] = read(m["file"], ["hidden"], ["hidden_in"])
     fills = []
     for k in range(1, L):
         c = Composer()
         c.input_like(io(kvs[k])[0]["hidden"], "hidden")
         for j in range(k + 1, L + 1):
             g = kvs[j - 1]
-            c.add(g, f"layer_{j}/", {"hidden": "hidden"}, {"key": f"key_{j}", "value": f"value_{j}"})
+            source = "hidden"
+            if (k, j) in maps:
+                source = c.add(maps[k, j], f"fill_{k}_{j}/", {"hidden": "hidden"})["hidden_in"]
+            c.add(g, f"layer_{j}/", {"hidden": source}, {"key": f"key_{j}", "value": f"value_{j}"})
             _, outs = io(g)
             c.output(f"key_{j}", outs["key"])
             c.output(f"value_{j}", outs["value"])

@@ -13,11 +13,14 @@
   the shortlist head a sixth of it. The last layer keeps the full head (full depth is unchanged);
   with --adapters (exit_adapters.py), the early heads get their retrained adapters and LayerNorms
   and the shortlist they were trained for;
+- with --fills (fill_maps.py), fill_{e}_{j}.onnx: hidden (B, P, hidden) -> hidden_in, the input of
+  skipped layer j predicted from the output of exit e (manifest `graphs.fillMaps`), which
+  bundle_graphs.py puts into the `kv_above_{e}` graphs;
 - tokenizer files, imagenet_labels.txt, LICENSE-mobilenet-v2 (Apache-2.0), manifest.json,
   golden.json (PyTorch's full-depth greedy captions of the reference photos at 224 x 224).
 
 Usage: /usr/bin/python3 export_photo.py --run RUN --data DATA --tflite FILE.tflite --golden DIR --out models/photo-caption
-    [--adapters RUN/adapters.pt]
+    [--adapters RUN/adapters.pt] [--fills RUN/fill-maps.pt]
 """
 import argparse
 from collections import Counter
@@ -32,7 +35,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from photo_model import PhotoCaptionConfig, PhotoEncoder, exit_adapters, photo_captioner
+from photo_model import PhotoCaptionConfig, PhotoEncoder, exit_adapters, load_fills, photo_captioner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "caption"))
@@ -58,6 +61,18 @@ class ShortlistStep(nn.Module):
         hidden, k, v = self.m.layers[self.i](hidden, past_key, past_value, cross_key, cross_value)
         normed = self.m.layers[self.i].ln_exit(hidden if self.adapter is None else self.adapter(hidden))
         return hidden, k, v, normed @ self.m.tokens.weight[self.ids].t()
+
+
+class FillMap(nn.Module):
+    """A skipped layer's input predicted from the exit's hidden state (fill_maps.py)."""
+
+    def __init__(self, U, V):
+        super().__init__()
+        self.register_buffer("U", U)
+        self.register_buffer("V", V if V is not None else torch.eye(U.shape[1]))
+
+    def forward(self, hidden):
+        return hidden + (hidden @ self.U[:-1] + self.U[-1]) @ self.V
 
 
 def load_adapters(path, model, cfg):
@@ -145,6 +160,8 @@ def main():
                    help="tokens the exit heads of layers 1 to L-1 score (0: the whole vocabulary)")
     p.add_argument("--adapters", help="exit_adapters.py's output: the early exits' adapters, and the shortlist "
                    "they were trained for (instead of --shortlist)")
+    p.add_argument("--fills", help="fill_maps.py's output: learned fills of the layers a token skips "
+                   "(graphs.fillMaps; without it, the exit's hidden state is copied upwards)")
     p.add_argument("--no-repeat-ngram", type=int, default=3,
                    help="the bundle's decoding default: no n-gram of this size twice in a caption (0: off)")
     p.add_argument("--max-run", type=int, default=2,
@@ -167,6 +184,7 @@ def main():
     adapters, adapter_record = None, None
     if args.adapters:
         adapters, adapter_shortlist, adapter_shortlist_info, adapter_record = load_adapters(args.adapters, model, cfg)
+    fills, fill_record = ({}, None) if not args.fills else load_fills(args.fills, cfg)
     os.makedirs(args.out, exist_ok=True)
     for old in glob.glob(os.path.join(args.out, "*.onnx")):
         os.remove(old)
@@ -219,6 +237,9 @@ def main():
                 "cross_key": {0: "batch"}, "cross_value": {0: "batch"}, "hidden_out": {0: "batch"},
                 "present_key": {0: "batch", 2: "total"}, "present_value": {0: "batch", 2: "total"},
                 "logits": {0: "batch"}})
+    for (e, i), (U, V) in sorted(fills.items()):
+        export(FillMap(U, V), (torch.randn(2, 3, D),), out(f"fill_{e + 1}_{i + 1}.onnx"), ["hidden"], ["hidden_in"],
+               {"hidden": {0: "batch", 1: "positions"}, "hidden_in": {0: "batch", 1: "positions"}})
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.data, "tokenizer", name), out(name))
     encoder_dir = os.path.dirname(os.path.abspath(args.tflite))
@@ -265,6 +286,8 @@ def main():
                         **({"shortlist": "shortlist.json"} if shortlist and n < cfg.layers else {})}
                        for n in range(1, cfg.layers + 1)],
             "imageClassifier": {"file": "image_classifier.onnx", "labels": "imagenet_labels.txt"},
+            **({"fillMaps": [{"exit": e + 1, "layer": i + 1, "file": f"fill_{e + 1}_{i + 1}.onnx"}
+                             for e, i in sorted(fills)]} if fills else {}),
         },
         "training": {
             "config": cfg.to_dict(),
@@ -273,6 +296,7 @@ def main():
             "best": best["record"],
             **({"shortlist": shortlist_info} if shortlist_info else {}),
             **({"exitAdapters": adapter_record} if adapter_record else {}),
+            **({"fillMaps": fill_record} if fill_record else {}),
             "history": history,
         },
     }

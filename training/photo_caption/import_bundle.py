@@ -5,6 +5,8 @@ Named initializers ("m.layers.0.q.bias", "layer.kv.bias", "projector.pos") are t
 entries; a linear layer's weight was exported as an anonymous MatMul input (its transpose), found
 through the MatMul node's scope ("/layers.0/q/MatMul"). Checked against the bundle's golden.json:
 the rebuilt model's full-depth greedy captions of the reference photos must be its tokens.
+A bundle exported with exit adapters gives its early heads' retrained LayerNorms but not the
+adapters, nor its fill maps: those are the run's adapters.pt and fill-maps.pt.
 
 Usage: /usr/bin/python3 import_bundle.py --bundle models/photo-caption --tflite FILE.tflite
     --golden mobilenet/reference [--out RUN/best.pt]

@@ -8,17 +8,24 @@ the keys/values of the layers a token skipped:
 - `copy` (what the runtime does, as CALM): the exit's hidden state copied upwards, each skipped
   layer's keys/values computed from it;
 - `linear`: for each (exit layer, skipped layer) pair, the skipped layer's input predicted from
-  the exit's hidden state, h + [h, 1] W (least squares, reduced to --rank if given), fitted on the
-  model's own full-depth captions of the training photos (teacher-forced, every cached variant);
-  the layer right above the exit already has its exact input, the exit's output;
+  the exit's hidden state, h + [h, 1] W (least squares, reduced to --rank if given; fill_maps.py,
+  which also fits the maps a bundle ships: --fills uses those), fitted on the model's own
+  full-depth captions of the training photos (teacher-forced, every cached variant), for exits
+  up to --fill-exits; the layer right above the exit already has its exact input, the exit's
+  output;
 - `single`: one such prediction per exit layer for all the layers above it (fitted to the mean of
   their inputs), as a runtime that stores one vector per skipped position would need.
 
 --min-layer K lets the oracle exit only at layer K or above (the depth a real policy works at).
-Prints dev CIDEr-D of both, the oracle's mean exit layer and how many captions came out unchanged.
+--policy POLICY.json takes a BEEM policy's exits instead of the oracle's (and their tokens, which
+may differ from full depth's, unless --true-tokens), to tell what its wrong exits cost from what
+the fill costs. Prints dev CIDEr-D of both, the mean exit layer and how many captions came out
+unchanged (no repetition limits here). --states FILE keeps the training photos' hidden states
+that fills are fitted on between runs.
 
 Usage: /usr/bin/python3 oracle_exits.py --run RUN --data DATA [--adapters RUN/adapters.pt]
-    [--fill copy|linear|single] [--rank R] [--min-layer 1] [--shortlist BUNDLE/shortlist.json]
+    [--fill copy|linear|single [--rank R] [--fill-exits E] [--states FILE] | --fills RUN/fill-maps.pt]
+    [--min-layer 1] [--policy POLICY.json [--true-tokens]] [--shortlist BUNDLE/shortlist.json]
 """
 import argparse
 import json
@@ -28,8 +35,10 @@ import sys
 import torch
 
 from cider import cider_d
-from exit_adapters import head_logits, hidden_states, own_captions
+from exit_adapters import head_logits
 from export_photo import load_adapters, load_best
+from fill_maps import fit_map, fit_maps, states
+from photo_model import apply_map, load_fills
 from train_photo import feature_batch, load_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,41 +46,39 @@ sys.path.insert(0, os.path.join(HERE, "..", "caption"))
 from model import greedy  # noqa: E402
 
 
-def with_bias(h):
-    return torch.cat([h, torch.ones(*h.shape[:-1], 1)], -1)
-
-
-def correction(x, y, rank):
-    """W of y ~ x + [x, 1] W by least squares; with rank > 0, projected onto the fit's top
-    `rank` principal directions (reduced-rank regression)."""
-    X = with_bias(x)
-    W = torch.linalg.lstsq(X, y - x).solution
-    if rank:
-        fitted = X @ W
-        _, _, Vt = torch.linalg.svd(fitted - fitted.mean(0), full_matrices=False)
-        W = W @ (Vt[:rank].t() @ Vt[:rank])
-    return W
-
-
-def fit_fill(kind, hs, layers, rank):
-    """{(exit layer, skipped layer): W} (0-based; the exit's output is hs[exit], layer i's input
-    hs[i - 1]). Pairs left out are filled by copying."""
+def fit_fill(kind, hs, layers, rank, exits=None):
+    """{(exit layer, skipped layer): (U, V)} (0-based, as fill_maps.py) for exits up to `exits`
+    (1-based; all by default). Pairs left out are filled by copying."""
+    exits = exits or layers
+    if kind == "linear":
+        return fit_maps(hs, layers, rank, exits)
     maps = {}
-    for e in range(layers - 2):
-        if kind == "linear":
-            for i in range(e + 2, layers):
-                maps[e, i] = correction(hs[e], hs[i - 1], rank)
-        elif kind == "single":
-            W = correction(hs[e], torch.stack([hs[i - 1] for i in range(e + 1, layers)]).mean(0), rank)
-            for i in range(e + 1, layers):
-                maps[e, i] = W
+    for e in range(min(layers - 2, exits)):  # "single": one map per exit, to the mean of the inputs above
+        m = fit_map(hs[e], torch.stack([hs[i - 1] for i in range(e + 1, layers)]).mean(0), rank)
+        for i in range(e + 1, layers):
+            maps[e, i] = m
     return maps
 
 
+def policy_exit(policy, preds, confs, min_layer):
+    """(exit layer, its token), 0-based, of one token under a BEEM policy file's rule, from the
+    early exits' predictions and confidences; None where no early exit is taken."""
+    score, previous = 0.0, None
+    for i, (pred, conf) in enumerate(zip(preds, confs)):
+        vote = policy["weights"][i] * conf
+        score = score + vote if previous is None or pred == previous else (vote if policy["reset"] == "current" else 0.0)
+        previous = pred
+        if i >= min_layer - 1 and score >= policy["thresholds"][i]:
+            return i, pred
+    return None
+
+
 @torch.no_grad()
-def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_layer=1):
+def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_layer=1, policy=None, true_tokens=False):
     """Captions and mean exit layer of oracle exits (at layer `min_layer` or above) with the
-    skipped layers filled by `maps`."""
+    skipped layers filled by `maps`. With `policy` (a BEEM policy file's contents), exits are the
+    policy's instead, and so are their tokens unless `true_tokens`; also returns, per early exit,
+    how many tokens left there and how many of those differed from full depth's token."""
     memory = model.encoder(feats)
     cross = [layer.cross_keys_values(memory) for layer in model.layers]
     b = feats.shape[0]
@@ -80,6 +87,7 @@ def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_lay
     token = torch.full((b, 1), cfg.bos_id, dtype=torch.long)
     ids = torch.tensor(shortlist)
     out, exits = [], []
+    taken, wrong = [0] * cfg.layers, [0] * cfg.layers
     for pos in range(max_tokens):
         hidden = model.embed(token, pos)
         inputs, outputs = [], []
@@ -89,22 +97,37 @@ def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_lay
             outputs.append(hidden)
         final = model.exit_logits(cfg.layers - 1, hidden)[:, -1].argmax(-1)
         exit_at = [cfg.layers - 1] * b
-        for i in reversed(range(min_layer - 1, cfg.layers - 1)):
-            pred = ids[heads(i, outputs[i])[:, -1].argmax(-1)]
-            exit_at = [i if p == f else e for p, f, e in zip(pred.tolist(), final.tolist(), exit_at)]
+        chosen = final.clone()
+        if policy is None:
+            for i in reversed(range(min_layer - 1, cfg.layers - 1)):
+                pred = ids[heads(i, outputs[i])[:, -1].argmax(-1)]
+                exit_at = [i if p == f else e for p, f, e in zip(pred.tolist(), final.tolist(), exit_at)]
+        else:
+            probs = [torch.softmax(heads(i, outputs[i])[:, -1], -1).max(-1) for i in range(cfg.layers - 1)]
+            for r in range(b):
+                if pos > 0 and cfg.eos_id in [step[r] for step in out]:
+                    continue  # finished: its exits no longer count
+                decision = policy_exit(policy, [ids[p.indices[r]].item() for p in probs],
+                                       [p.values[r].item() for p in probs], min_layer)
+                if decision is not None:
+                    exit_at[r] = decision[0]
+                    taken[decision[0]] += 1
+                    wrong[decision[0]] += decision[1] != final[r].item()
+                    if not true_tokens:
+                        chosen[r] = decision[1]
         for i, layer in enumerate(model.layers):
             rows = []
             for r, e in enumerate(exit_at):
                 if i <= e:
                     rows.append(inputs[i][r])  # computed: its real input
                 elif (e, i) in maps:
-                    rows.append(outputs[e][r] + with_bias(outputs[e][r]) @ maps[e, i])
+                    rows.append(apply_map(outputs[e][r], maps[e, i]))
                 else:
                     rows.append(outputs[e][r])  # copied upwards
             k, v = layer.self_kv(torch.stack(rows))
             past[i] = (torch.cat([past[i][0], k], 2), torch.cat([past[i][1], v], 2))
-        token = final[:, None]
-        out.append(final.tolist())
+        token = chosen[:, None]
+        out.append(chosen.tolist())
         exits.append([e + 1 for e in exit_at])
         if all(cfg.eos_id in col for col in zip(*out)):
             break
@@ -117,7 +140,7 @@ def oracle_decode(model, cfg, feats, heads, shortlist, maps, max_tokens, min_lay
                 break
             seq.append(step[r])
         captions.append(seq)
-    return captions, sum(used) / len(used)
+    return captions, sum(used) / len(used), list(zip(taken, wrong))[:-1]
 
 
 def main():
@@ -128,8 +151,15 @@ def main():
     p.add_argument("--shortlist", default=os.path.join(HERE, "..", "..", "models", "photo-caption", "shortlist.json"),
                    help="the early heads' shortlist without --adapters")
     p.add_argument("--fill", choices=["copy", "linear", "single"], default="copy")
+    p.add_argument("--fills", help="fill_maps.py's maps instead of fitting them here (--fill linear)")
+    p.add_argument("--states", help="a file keeping the training photos' hidden states the fills are fitted on "
+                   "(written if missing, read if present: they depend only on the run and the data)")
+    p.add_argument("--fill-exits", type=int, help="fit fills only for exits up to this layer (others copy)")
     p.add_argument("--rank", type=int, default=0, help="rank of the fitted corrections (0: full)")
     p.add_argument("--min-layer", type=int, default=1, help="the oracle exits at this layer or above")
+    p.add_argument("--policy", help="a BEEM policy file (a bundle's policy.json): its exits instead of the oracle's")
+    p.add_argument("--true-tokens", action="store_true",
+                   help="with --policy, every token is full depth's: only the exit layers are the policy's")
     args = p.parse_args()
     if args.rank < 0:
         sys.exit(f"Expected --rank to be an integer >= 0 but received {args.rank}")
@@ -149,11 +179,19 @@ def main():
         return head_logits(model, adapters, i, h, embeddings)
 
     maps = {}
-    if args.fill != "copy":
+    if args.fills:
+        maps, _ = load_fills(args.fills, cfg)
+    elif args.fill != "copy":
         train = [q for q in photos if q["split"] == "train"]
-        hs = torch.cat([hidden_states(model, cfg, features, v["k"], own_captions(model, cfg, features, v["k"], train),
-                                      shortlist)[0] for v in info["variants"]], 1)
-        maps = fit_fill(args.fill, hs, cfg.layers, args.rank)
+        if args.states and os.path.exists(args.states):
+            hs = torch.load(args.states)
+        else:
+            with torch.no_grad():
+                hs = states(model, cfg, features, [v["k"] for v in info["variants"]],
+                            [q for q in photos if q["split"] == "train"])
+            if args.states:
+                torch.save(hs, args.states)
+        maps = fit_fill(args.fill, hs, cfg.layers, args.rank, args.fill_exits)
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
         words = {i: w for w, i in json.load(f)["model"]["vocab"].items()}
     dev = [q for q in photos if q["split"] == "dev"]
@@ -165,12 +203,22 @@ def main():
 
     with torch.no_grad():
         full = greedy(model, cfg, feats, max_tokens=cfg.max_length - 1)
-    early, mean_exit = oracle_decode(model, cfg, feats, heads, shortlist, maps, cfg.max_length - 1, args.min_layer)
+    policy = None
+    if args.policy:
+        with open(args.policy) as f:
+            policy = json.load(f)
+        if policy.get("rule") != "beem":
+            sys.exit(f"{args.policy}: expected a BEEM policy (rule \"beem\") but its rule is {policy.get('rule')!r}")
+    early, mean_exit, counts = oracle_decode(model, cfg, feats, heads, shortlist, maps, cfg.max_length - 1,
+                                             args.min_layer, policy, args.true_tokens)
     same = sum(a == b for a, b in zip(full, early))
-    print(f"dev, {len(dev)} photos: full depth CIDEr-D {score(full):.4f}; oracle exits, fill {args.fill}"
-          f"{f' rank {args.rank}' if args.fill != 'copy' and args.rank else ''}"
+    print(f"dev, {len(dev)} photos: full depth CIDEr-D {score(full):.4f}; {'policy' if policy else 'oracle'} exits, fill {'linear' if args.fills else args.fill}"
+          f"{f' rank {args.rank}' if args.fill != 'copy' and args.rank else ''}{f' from {args.fills}' if args.fills else ''}"
           f"{f', exits from layer {args.min_layer}' if args.min_layer > 1 else ''}: CIDEr-D {score(early):.4f} "
           f"({score(early) / score(full):.1%}), mean exit {mean_exit:.2f}, {same} of {len(dev)} captions unchanged")
+    if policy is not None:
+        print("policy exits per early layer (taken, of them not full depth's token): "
+              + ", ".join(f"{i + 1}: {t}/{w}" for i, (t, w) in enumerate(counts)))
 
 
 if __name__ == "__main__":

@@ -100,3 +100,30 @@ class ExitAdapter(nn.Module):
 def exit_adapters(cfg: PhotoCaptionConfig, rank: int) -> nn.ModuleList:
     """One adapter per early exit (layers 1 to L-1); rank 0: none (the heads' LayerNorms alone)."""
     return nn.ModuleList((ExitAdapter(cfg.hidden, rank) if rank else nn.Identity()) for _ in range(cfg.layers - 1))
+
+
+# Fill maps (fill_maps.py): a skipped layer's input predicted from the exit's hidden state.
+def with_bias(h):
+    return torch.cat([h, torch.ones(*h.shape[:-1], 1)], -1)
+
+
+def apply_map(h, m):
+    U, V = m
+    correction = with_bias(h) @ U
+    return h + (correction if V is None else correction @ V)
+
+
+def load_fills(path, cfg):
+    """fill_maps.py's output: {(e, i): (U, V)} (0-based) and its record."""
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no fill maps (run fill_maps.py first)")
+    saved = torch.load(path, map_location="cpu")
+    maps = {}
+    for key, m in saved["maps"].items():
+        e, i = (int(x) - 1 for x in key.split(","))
+        U, V = m["U"], m["V"]
+        if not (0 <= e and e + 2 <= i < cfg.layers) or U.shape[0] != cfg.hidden + 1 or \
+                (V if V is not None else U).shape[-1] != cfg.hidden:
+            sys.exit(f"{path}: fill map {key} does not fit this model ({cfg.to_dict()})")
+        maps[e, i] = (U, V)
+    return maps, saved["record"]

@@ -1,6 +1,7 @@
 // training/photo_caption/import_bundle.py: the committed photo captioner rebuilt in PyTorch from
 // its graphs reproduces its golden captions (PyTorch's, written at export), and a bundle whose
-// golden captions it cannot reproduce is refused naming the photos. Needs the TFLite file (data
+// golden captions it cannot reproduce is refused naming the photos. On the rebuilt run, the exit
+// adapters and fill maps are fitted and exported end to end. Needs the TFLite file (data
 // outside the repository, as for the MobileNetV2 tests) and PyTorch; skipped without them.
 import { spawnSync } from "node:child_process";
 import {
@@ -17,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Captioner } from "@beem-ts/caption";
+import { ort } from "@beem-ts/runtime";
 import { PYTHON, ROOT, converterScripts, hasPython } from "./converter-scripts.js";
 
 const BUNDLE = join(ROOT, "models/photo-caption");
@@ -133,6 +135,61 @@ describe.runIf(hasTorch)("import_bundle.py", () => {
       expect(changed.length).toBeGreaterThan(0);
     } finally {
       await Promise.all([adapted.dispose(), kept.dispose()]);
+    }
+  }, 300_000);
+
+  it("fill maps: fitted on the model's own captions, built into the fillAbove graphs", async () => {
+    // On the run and data cache of the tests above. Two maps (rank 4) for exit 1 on a 6-layer
+    // model: layers 3 to 6; exit 2's layers copy.
+    const run = join(work, "run");
+    const data = join(work, "data");
+    const fills = join(work, "fill-maps.pt");
+    const fitted = python("fill_maps.py", [
+      ...["--run", run, "--data", data, "--rank", "4", "--exits", "1", "--variants", "1"],
+      ...["--out", fills],
+    ]);
+    expect(fitted.status, fitted.stderr).toBe(0);
+    // Each map predicts its layer's input on the dev photos better than the copy does.
+    const errors = JSON.parse(
+      /per \(exit, layer\): (\{[^}]*\})/.exec(fitted.stdout)![1]!.replaceAll("'", '"'),
+    ) as Record<string, number>;
+    expect(Object.keys(errors).sort()).toEqual(["1,3", "1,4", "1,5", "1,6"]);
+    for (const e of Object.values(errors)) expect(e).toBeLessThan(1);
+    const out = join(work, "filled");
+    const exported = python("export_photo.py", [
+      ...["--run", run, "--data", data, "--tflite", TFLITE, "--golden", GOLDEN],
+      ...["--fills", fills, "--out", out],
+    ]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(manifest.graphs.fillMaps).toEqual(
+      [3, 4, 5, 6].map((layer) => ({ exit: 1, layer, file: `fill_1_${layer}.onnx` })),
+    );
+    expect(manifest.training.fillMaps.rank).toBe(4);
+    const tokens = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, "golden.json"), "utf8")).tokens as number[][];
+    expect(tokens(out)).toEqual(tokens(BUNDLE));
+    // In the runtime: exit 1's fill gives layer 2 the copy (its exact input) and layers 3-6
+    // the maps' predictions; exit 2's fill has no maps, as in a bundle exported without them.
+    const filled = await Captioner.load(out);
+    const plain = await Captioner.load(join(work, "adapted"));
+    try {
+      const d = manifest.hiddenSize as number;
+      const hidden = new ort.Tensor(
+        "float32",
+        Float32Array.from({ length: 2 * d }, (_, i) => Math.sin(i * 0.3)),
+        [1, 2, d],
+      );
+      const same = (a: ort.Tensor, b: ort.Tensor) =>
+        (a.data as Float32Array).every((v, i) => Math.abs(v - (b.data as Float32Array)[i]!) < 1e-4);
+      const a = await filled.model.fillAbove(0, hidden);
+      const b = await plain.model.fillAbove(0, hidden);
+      expect(a.map((kv, k) => same(kv.key, b[k]!.key))).toEqual([true, false, false, false, false]);
+      const a2 = await filled.model.fillAbove(1, hidden);
+      const b2 = await plain.model.fillAbove(1, hidden);
+      expect(a2.every((kv, k) => same(kv.key, b2[k]!.key))).toBe(true);
+    } finally {
+      await Promise.all([filled.dispose(), plain.dispose()]);
     }
   }, 300_000);
 
