@@ -210,6 +210,14 @@ export class CaptionModel {
     return this.#embedStep !== undefined;
   }
 
+  /**
+   * Whether a token's skipped layers are filled by its own exit layer's `fillAbove` graph only
+   * (the bundle has learned fills, `graphs.fillMaps`), not by any graph below them.
+   */
+  get fillDependsOnExit(): boolean {
+    return (this.manifest.graphs.fillMaps?.length ?? 0) > 0;
+  }
+
   /** Whether a token's skipped layers can be filled in one run (`fillAbove` graphs). */
   get fillsInOneRun(): boolean {
     return this.#layers.slice(0, -1).every((l) => l.fillAbove !== undefined);

@@ -5,7 +5,13 @@
 // still pending in a layer the token skipped (see skipped-layers.ts).
 import { ort } from "@beem-ts/runtime";
 import type { CaptionModel, KeyValue } from "./caption-model.js";
-import { concatPositions, selectPositions, splitRows, stackRows } from "./tensors.js";
+import {
+  concatPositions,
+  joinPositions,
+  selectPositions,
+  splitRows,
+  stackRows,
+} from "./tensors.js";
 
 let nextImageId = 0;
 
@@ -88,11 +94,19 @@ export class SequenceCache {
   readonly image: ImageMemory;
   readonly #self: KeyValue[];
   readonly #pending: Float32Array[][];
+  /** The layer each pending position exited at (0-based), by its hidden state. */
+  readonly #exitOf: Map<Float32Array, number>;
 
-  private constructor(image: ImageMemory, self: KeyValue[], pending: Float32Array[][]) {
+  private constructor(
+    image: ImageMemory,
+    self: KeyValue[],
+    pending: Float32Array[][],
+    exitOf: Map<Float32Array, number>,
+  ) {
     this.image = image;
     this.#self = self;
     this.#pending = pending;
+    this.#exitOf = exitOf;
   }
 
   /** An empty cache for a new sequence on this image. */
@@ -103,6 +117,7 @@ export class SequenceCache {
       image,
       Array.from({ length: numExits }, () => ({ key: empty(), value: empty() })),
       Array.from({ length: numExits }, () => []),
+      new Map(),
     );
   }
 
@@ -112,12 +127,20 @@ export class SequenceCache {
       this.image,
       [...this.#self],
       this.#pending.map((p) => [...p]),
+      new Map(this.#exitOf),
     );
   }
 
   /** Positions of `layer` still waiting for their keys/values. */
   pendingAt(layer: number): readonly Float32Array[] {
     return this.#pending[layer]!;
+  }
+
+  /** The layer (0-based) a pending position exited at, by its hidden state. */
+  exitLayerOf(hidden: Float32Array): number {
+    const layer = this.#exitOf.get(hidden);
+    if (layer === undefined) throw new Error("Not a pending position of this sequence");
+    return layer;
   }
 
   /** The layer's past keys/values; pending positions must have been filled (`fillPending`). */
@@ -134,6 +157,9 @@ export class SequenceCache {
       key: concatPositions(cached.key, filled.key),
       value: concatPositions(cached.value, filled.value),
     };
+    // The top layer holds every pending position: filled there, a position is filled everywhere.
+    if (layer === this.#pending.length - 1)
+      for (const h of this.#pending[layer]!) this.#exitOf.delete(h);
     this.#pending[layer] = [];
   }
 
@@ -153,7 +179,9 @@ export class SequenceCache {
 
   /** The token exited at `layer` (0-based): layers above get its hidden state, to fill later. */
   skipAbove(layer: number, hidden: Float32Array): void {
+    if (layer >= this.#pending.length - 1) return;
     for (let j = layer + 1; j < this.#pending.length; j++) this.#pending[j]!.push(hidden);
+    this.#exitOf.set(hidden, layer);
   }
 }
 
@@ -161,8 +189,10 @@ export class SequenceCache {
  * Computes the pending keys/values of `layer` for these sequences. Where the bundle has
  * `fillAbove` graphs, `layer` and every layer above it are filled at once: one run for each
  * group of sequences with the same number of positions pending at the top layer (which holds
- * every position pending anywhere, in order). Otherwise one kv-graph run of `layer` alone per
- * group of sequences with the same number of pending positions.
+ * every position pending anywhere, in order). Where those graphs depend on the exit layer (the
+ * bundle's `fillMaps`), every position pending at the top goes through its own exit layer's
+ * graph instead: one run per exit layer and group. Otherwise one kv-graph run of `layer` alone
+ * per group of sequences with the same number of pending positions.
  */
 export async function fillPending(
   model: CaptionModel,
@@ -173,6 +203,7 @@ export async function fillPending(
   if (waiting.length === 0) return;
   const top = model.numExits - 1;
   const allAbove = layer > 0 && model.fillsInOneRun;
+  if (allAbove && model.fillDependsOnExit) return fillByExitLayer(model, layer, waiting);
   const source = allAbove ? top : layer;
   for (const [positions, group] of groupBy(waiting, (c) => c.pendingAt(source).length)) {
     const hidden = pendingHidden(group, source, positions, model.manifest.hiddenSize);
@@ -202,6 +233,52 @@ export async function fillPending(
   }
 }
 
+/** `fillPending` where each exit layer has its own fill: see there. */
+async function fillByExitLayer(
+  model: CaptionModel,
+  layer: number,
+  waiting: readonly SequenceCache[],
+): Promise<void> {
+  const top = model.numExits - 1;
+  // Each position's keys/values of the layers above its exit, lowest first, one position each.
+  const filled = new Map<Float32Array, KeyValue[]>();
+  const exits = new Set(waiting.flatMap((c) => c.pendingAt(top).map((h) => c.exitLayerOf(h))));
+  for (const exit of [...exits].sort((a, b) => a - b)) {
+    const from = (c: SequenceCache) => c.pendingAt(top).filter((h) => c.exitLayerOf(h) === exit);
+    const caches = waiting.filter((c) => from(c).length > 0);
+    for (const [positions, group] of groupBy(caches, (c) => from(c).length)) {
+      const rows = group.map(from);
+      const kvs = await model.fillAbove(
+        exit,
+        stackHidden(rows, positions, model.manifest.hiddenSize),
+      );
+      kvs.forEach((kv, k) => {
+        const keys = splitRows(kv.key);
+        const values = splitRows(kv.value);
+        group.forEach((_, g) =>
+          rows[g]!.forEach((h, p) => {
+            const list = filled.get(h) ?? [];
+            list[k] = {
+              key: selectPositions(keys[g]!, [p]),
+              value: selectPositions(values[g]!, [p]),
+            };
+            filled.set(h, list);
+          }),
+        );
+      });
+    }
+  }
+  for (const c of waiting)
+    for (let j = layer; j <= top; j++) {
+      const parts = c.pendingAt(j).map((h) => filled.get(h)![j - c.exitLayerOf(h) - 1]!);
+      if (parts.length === 0) continue;
+      c.fill(j, {
+        key: joinPositions(parts.map((p) => p.key)),
+        value: joinPositions(parts.map((p) => p.value)),
+      });
+    }
+}
+
 function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
   const groups = new Map<number, T[]>();
   for (const item of items) {
@@ -220,9 +297,20 @@ function pendingHidden(
   positions: number,
   d: number,
 ): ort.Tensor {
-  const hidden = new Float32Array(caches.length * positions * d);
-  caches.forEach((c, g) =>
-    c.pendingAt(layer).forEach((h, i) => hidden.set(h, (g * positions + i) * d)),
+  return stackHidden(
+    caches.map((c) => c.pendingAt(layer)),
+    positions,
+    d,
   );
-  return new ort.Tensor("float32", hidden, [caches.length, positions, d]);
+}
+
+/** Rows of `positions` hidden states each: rows x positions x D. */
+function stackHidden(
+  rows: readonly (readonly Float32Array[])[],
+  positions: number,
+  d: number,
+): ort.Tensor {
+  const hidden = new Float32Array(rows.length * positions * d);
+  rows.forEach((row, g) => row.forEach((h, i) => hidden.set(h, (g * positions + i) * d)));
+  return new ort.Tensor("float32", hidden, [rows.length, positions, d]);
 }

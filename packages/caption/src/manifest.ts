@@ -22,6 +22,13 @@ export interface CaptionLayerFiles {
   readonly shortlist?: string;
 }
 
+/** A learned fill: see `CaptionManifest.graphs.fillMaps`. */
+export interface CaptionFillMap {
+  readonly exit: number;
+  readonly layer: number;
+  readonly file: string;
+}
+
 /** Full depth as a conventional decoder runs it. */
 export interface CaptionFusedFiles {
   /**
@@ -73,6 +80,14 @@ export interface CaptionManifest extends BundleManifest {
      * so that a converted encoder can be checked against its reference.
      */
     readonly imageClassifier?: { readonly file: string; readonly labels: string };
+    /**
+     * Optional, not run by the captioner: learned fills of the layers a token skips. Each maps
+     * the hidden state of a token that exited at `exit` to its predicted input of layer `layer`
+     * (1-based, layer >= exit + 2; `hidden` in, `hidden_in` out), and the `fillAbove` graph of
+     * `exit` has it built in. Pairs without one copy the hidden state upwards. Because a token's
+     * skipped layers then depend on where it exited, the runtime fills them per exit layer.
+     */
+    readonly fillMaps?: readonly CaptionFillMap[];
   };
   /** The external-data file the graphs keep their weights in (informational). */
   readonly weights?: string;
@@ -114,6 +129,31 @@ export async function readCaptionManifest(dir: string): Promise<CaptionManifest>
   if (m.graphs.imageClassifier !== undefined) {
     check.file("graphs.imageClassifier.file", ".onnx");
     check.file("graphs.imageClassifier.labels");
+  }
+  if (m.graphs.fillMaps !== undefined) {
+    check.that(Array.isArray(m.graphs.fillMaps), `field "graphs.fillMaps" must be an array`);
+    const pairs = new Set<string>();
+    m.graphs.fillMaps.forEach((_, i) => {
+      const at = `graphs.fillMaps[${i}]`;
+      const exit = check.integer(`${at}.exit`, 1);
+      const layer = check.integer(`${at}.layer`, 1);
+      check.that(
+        exit + 2 <= layer && layer <= m.numExits,
+        `field "${at}" must map an exit to a layer it skips above the next (exit + 2 <= layer <= ${m.numExits}) but maps exit ${exit} to layer ${layer}`,
+      );
+      check.that(
+        !pairs.has(`${exit},${layer}`),
+        `field "${at}" repeats exit ${exit}, layer ${layer}`,
+      );
+      pairs.add(`${exit},${layer}`);
+      check.file(`${at}.file`, ".onnx");
+    });
+    // The maps live inside the fillAbove graphs, the only way the runtime then fills.
+    const without = m.graphs.layers.slice(0, -1).findIndex((l) => l.fillAbove === undefined);
+    check.that(
+      m.graphs.fillMaps.length === 0 || without < 0,
+      `field "graphs.fillMaps" needs "graphs.layers[${without}].fillAbove" (every layer below the last has one)`,
+    );
   }
   // Preprocessing the runtime does not know would silently feed the encoder other pixels.
   check.that(

@@ -68,3 +68,20 @@ export function concatPositions(a: ort.Tensor, b: ort.Tensor): ort.Tensor {
   }
   return new ort.Tensor("float32", out, [1, heads, ta + tb, dh]);
 }
+
+/** [1, H, T_i, Dh] tensors -> [1, H, sum T_i, Dh]: positions in the given order, per head. */
+export function joinPositions(parts: readonly ort.Tensor[]): ort.Tensor {
+  if (parts.length === 1) return parts[0]!;
+  const [, heads, , dh] = parts[0]!.dims as [number, number, number, number];
+  const total = parts.reduce((n, t) => n + t.dims[2]!, 0);
+  const out = new Float32Array(heads * total * dh);
+  for (let h = 0; h < heads; h++) {
+    let at = h * total * dh;
+    for (const t of parts) {
+      const n = t.dims[2]! * dh;
+      out.set((t.data as Float32Array).subarray(h * n, (h + 1) * n), at);
+      at += n;
+    }
+  }
+  return new ort.Tensor("float32", out, [1, heads, total, dh]);
+}

@@ -8,7 +8,14 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ort } from "@beem-ts/runtime";
 import { createDecider } from "@beem-ts/core";
-import { Captioner, ImageMemory, SequenceCache, decodeBeams, imageToPixels } from "../src/index.js";
+import {
+  Captioner,
+  ImageMemory,
+  SequenceCache,
+  decodeBeams,
+  fillPending,
+  imageToPixels,
+} from "../src/index.js";
 import { closedPolicy } from "./bundle.js";
 import { PHOTO_BUNDLE, REFERENCE, photoBundlePresent, type Reference } from "./photo-bundle.js";
 
@@ -114,6 +121,115 @@ describe.runIf(photoBundlePresent)("the photo captioner", () => {
       message: expect.stringMatching(/maxRun/),
     });
   });
+
+  it("its fillAbove graphs fill a skipped layer from the bundle's fill map where it has one", async () => {
+    // Layer j's keys/values of a token that exited at e: those of the map's prediction of layer
+    // j's input (graphs.fillMaps), or of the exit's hidden state copied upwards where no map is.
+    const m = captioner.model;
+    const maps = m.manifest.graphs.fillMaps ?? [];
+    expect(maps.length).toBeGreaterThan(0);
+    const { hiddenSize, numExits } = m.manifest;
+    const hidden = new ort.Tensor(
+      "float32",
+      Float32Array.from({ length: 3 * hiddenSize }, (_, i) => Math.sin(i * 0.37) * 2),
+      [1, 3, hiddenSize],
+    );
+    const open = (file: string) => ort.InferenceSession.create(join(PHOTO_BUNDLE, file));
+    const close = (a: ort.Tensor, b: ort.Tensor) => {
+      expect(a.dims).toEqual(b.dims);
+      const x = a.data as Float32Array;
+      const y = b.data as Float32Array;
+      return x.every((v, i) => Math.abs(v - y[i]!) <= 1e-4);
+    };
+    let mapped = 0;
+    for (let exit = 1; exit < numExits; exit++) {
+      const filled = await m.fillAbove(exit - 1, hidden);
+      for (let layer = exit + 1; layer <= numExits; layer++) {
+        const map = maps.find((f) => f.exit === exit && f.layer === layer);
+        let input: ort.Tensor = hidden;
+        if (map !== undefined) {
+          const session = await open(map.file);
+          input = (await session.run({ hidden })).hidden_in!;
+          await session.release();
+          mapped++;
+        }
+        const kv = await open(m.manifest.graphs.layers[layer - 1]!.kv);
+        const expected = await kv.run({ hidden: input });
+        const copied = await kv.run({ hidden });
+        await kv.release();
+        const got = filled[layer - exit - 1]!;
+        expect(close(got.key, expected.key!), `exit ${exit}, layer ${layer}`).toBe(true);
+        expect(close(got.value, expected.value!)).toBe(true);
+        // A map changes what the copy would give.
+        expect(close(got.key, copied.key!)).toBe(map === undefined);
+      }
+    }
+    expect(mapped).toBe(maps.length);
+  });
+
+  it("fills each waiting position from its own exit layer when a later token reaches them", async () => {
+    // Positions that exited at layers 4, 1 and 2 (in that order) wait together; the next token
+    // to reach layer 2 fills all three everywhere they are pending. Each must get what its own
+    // exit layer's fillAbove graph gives (with fill maps, another exit's graph gives other
+    // keys/values), in position order.
+    const m = captioner.model;
+    const { hiddenSize, memoryLength, numExits } = m.manifest;
+    const memory = new ort.Tensor("float32", new Float32Array(memoryLength * hiddenSize), [
+      1,
+      memoryLength,
+      hiddenSize,
+    ]);
+    const cache = SequenceCache.start(m, new ImageMemory(memory, numExits));
+    const exits = [3, 0, 1];
+    const hidden = exits.map((_, p) =>
+      Float32Array.from({ length: hiddenSize }, (_, i) => Math.cos(i * 0.11 + p) * 2),
+    );
+    exits.forEach((e, p) => cache.skipAbove(e, hidden[p]!));
+    await fillPending(m, 1, [cache]);
+    for (let j = 1; j < numExits; j++) {
+      const waiting = exits.flatMap((e, p) => (e < j ? [p] : []));
+      const past = cache.pastAt(j);
+      expect(past.key.dims[2]).toBe(waiting.length);
+      for (const [at, p] of waiting.entries()) {
+        const alone = await m.fillAbove(
+          exits[p]!,
+          new ort.Tensor("float32", hidden[p]!, [1, 1, hiddenSize]),
+        );
+        const want = alone[j - exits[p]! - 1]!.key.data as Float32Array;
+        const got = selectPosition(past.key, at);
+        expect(
+          got.every((v, i) => Math.abs(v - want[i]!) <= 1e-4),
+          `layer ${j + 1}, position ${p}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it.each(["eager", "deferred"] as const)(
+    "fills skipped layers %s through each token's own exit layer, as the other strategy does",
+    async (fill) => {
+      // An eager policy sends tokens out at several layers, so that positions which exited at
+      // different layers wait together for the deferred fill: each needs its own exit's maps.
+      const policy = await captioner.policyFor({ rule: "beem-a", lambda: 0.3 });
+      const other = fill === "eager" ? "deferred" : "eager";
+      let mixed = 0;
+      for (const photo of reference.photos) {
+        const image = join(REFERENCE, photo.png);
+        const a = await captioner.caption(image, { policy, fill });
+        const b = await captioner.caption(image, { policy, fill: other });
+        expect(
+          a.tokens.map((t) => [t.id, t.exitLayer]),
+          photo.name,
+        ).toEqual(b.tokens.map((t) => [t.id, t.exitLayer]));
+        const layers = a.tokens.map((t) => t.exitLayer);
+        if (
+          layers.some((l, i) => i > 0 && l < layers[i - 1]! && layers[i - 1]! < captioner.numExits)
+        )
+          mixed++;
+      }
+      expect(mixed).toBeGreaterThan(0);
+    },
+  );
 
   it("beam search keeps the repetition limits, and with one beam decodes as greedy does", async () => {
     const limits = { noRepeatNgram: 1, maxRun: 1 };
@@ -257,6 +373,12 @@ describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () =
     change(copy.image);
     return copy;
   };
+  const currentMaps = () => (manifest.graphs as { fillMaps: unknown[] }).fillMaps;
+  const fillMaps = (maps: unknown) => {
+    const copy = structuredClone(manifest) as { graphs: Record<string, unknown> };
+    copy.graphs.fillMaps = maps;
+    return copy;
+  };
   it.each([
     ["missing", () => ({ ...manifest, image: undefined }), /field "image" must be an object/],
     ["without a size", () => image((i) => delete i.size), /field "image.size" must be an integer/],
@@ -287,11 +409,40 @@ describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () =
       /field "generation.noRepeatNgram" must be an integer >= 0/,
     ],
     [
+      "with a fill map for the layer right above its exit",
+      () => fillMaps([{ exit: 2, layer: 3, file: "kv_3.onnx" }]),
+      /field "graphs.fillMaps\[0\]" must map an exit to a layer it skips above the next \(exit \+ 2 <= layer <= 6\) but maps exit 2 to layer 3/,
+    ],
+    [
+      "with a fill map beyond the last layer",
+      () => fillMaps([{ exit: 5, layer: 7, file: "kv_3.onnx" }]),
+      /field "graphs.fillMaps\[0\]" must map an exit to a layer it skips/,
+    ],
+    [
+      "with a fill map twice",
+      () => fillMaps([...currentMaps(), currentMaps()[0]]),
+      /field "graphs.fillMaps\[\d+\]" repeats exit 1, layer 3/,
+    ],
+    [
+      "with fill maps but a layer without fillAbove",
+      () => {
+        const copy = structuredClone(manifest) as { graphs: { layers: Record<string, unknown>[] } };
+        delete copy.graphs.layers[3]!.fillAbove;
+        return copy;
+      },
+      /field "graphs.fillMaps" needs "graphs.layers\[3\].fillAbove"/,
+    ],
+    [
+      "with fill maps that are not an array",
+      () => fillMaps({ exit: 1 }),
+      /field "graphs.fillMaps" must be an array/,
+    ],
+    [
       "with generation that is not an object",
       () => ({ ...manifest, generation: null }),
       /field "generation" must be an object/,
     ],
-  ])("is refused when its image spec or decoding settings are %s", async (_, make, message) => {
+  ])("is refused, naming the field, %s", async (_, make, message) => {
     await writeFile(join(dir, "manifest.json"), JSON.stringify(make()));
     const error = await Captioner.load(dir).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "INVALID_BUNDLE" });
@@ -342,3 +493,13 @@ describe.runIf(photoBundlePresent)("a photo bundle's preprocessing fields", () =
     }
   });
 });
+
+/** One position's keys (or values) of a [1, H, T, Dh] tensor, heads one after another. */
+function selectPosition(t: ort.Tensor, at: number): Float32Array {
+  const [, heads, positions, dh] = t.dims as [number, number, number, number];
+  const x = t.data as Float32Array;
+  const out = new Float32Array(heads * dh);
+  for (let h = 0; h < heads; h++)
+    out.set(x.subarray((h * positions + at) * dh, (h * positions + at + 1) * dh), h * dh);
+  return out;
+}
