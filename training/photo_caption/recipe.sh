@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The photo captioner's whole recipe: MobileNetV2 rebuilt from the TFLite file, the photos'
 # features cached through it, the decoder trained on Flickr8k's training photos (after
-# language-model pre-training on the text-only captions), the bundle exported, its costs,
+# language-model pre-training on the text-only captions), the early exit heads' adapters and the
+# skipped layers' fill maps fitted on the trained decoder, the bundle exported, its costs,
 # calibration log (the calibration photos carved out of train) and default policy (lambda
 # chosen on dev).
 #
@@ -49,9 +50,13 @@ pnpm exec tsx photo_caption/prepare-data.ts --data "$DATA" --backbone "$WORK/bac
 echo "== decoder: $PRETRAIN_EPOCHS language-model epoch(s), then up to $EPOCHS caption epochs (resumes from $WORK/run/checkpoint.pt)"
 "$PYTHON" photo_caption/train_photo.py --data "$WORK/data" --run "$WORK/run" --pretrain-epochs "$PRETRAIN_EPOCHS" --epochs "$EPOCHS" \
   ${TRAIN_ARGS:-}
+echo "== exit adapters of layers 1-5 (decoder frozen) and fill maps of the layers a token skips"
+[ "$WORK/run/adapters.pt" -nt "$WORK/run/best.pt" ] || "$PYTHON" photo_caption/exit_adapters.py --run "$WORK/run" --data "$WORK/data"
+[ "$WORK/run/fill-maps.pt" -nt "$WORK/run/best.pt" ] || "$PYTHON" photo_caption/fill_maps.py --run "$WORK/run" --data "$WORK/data"
 echo "== export"
 "$PYTHON" photo_caption/export_photo.py --run "$WORK/run" --data "$WORK/data" --tflite "$TFLITE" \
-  --golden mobilenet/reference --out "$OUT" 2>&1 | grep -v -i warn
+  --golden mobilenet/reference --adapters "$WORK/run/adapters.pt" --fills "$WORK/run/fill-maps.pt" \
+  --out "$OUT" 2>&1 | grep -v -i warn
 echo "== costs, calibration log (the calibration photos) and default policy (lambda chosen on dev)"
 "$PYTHON" -c "
 import json, os, sys
