@@ -1,14 +1,16 @@
 // The layers a token skipped: a token that exits at layer k leaves layers k+1..L without
 // self-attention keys/values for its position, yet later tokens attend to it. Both strategies
-// copy the exit hidden state upwards, as CALM does, and compute those layers' keys/values from
-// it; they differ in when:
+// copy the exit hidden state upwards, as CALM does (or map it, where the bundle has fill maps
+// built into its `fillAbove` graphs), and compute those layers' keys/values from it; they
+// differ in when:
 // - "eager": at the exit, every skipped layer at once, in one run of the exit layer's
 //   `fillAbove` graph for all the sequences that exited there together. Needs a bundle with
 //   `fillAbove` graphs; without them it falls back to "deferred".
 // - "deferred": when a later token first reaches a layer with positions pending, that layer and
 //   every layer above it are filled for all pending positions (and all sequences waiting) in one
-//   run of the `fillAbove` graph of the layer below; a bundle without those graphs fills one
-//   layer per run with its `kv` graph. Positions no later token goes above never cost a run.
+//   run of the `fillAbove` graph of the layer below (with fill maps, one run of each pending
+//   position's own exit layer's graph); a bundle without those graphs fills one layer per run
+//   with its `kv` graph. Positions no later token goes above never cost a run.
 // With all thresholds at infinity no token skips a layer and both give full-depth decoding.
 import type { ort } from "@beem-ts/runtime";
 import type { CaptionModel } from "./caption-model.js";
