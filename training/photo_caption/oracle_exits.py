@@ -163,6 +163,8 @@ def main():
     args = p.parse_args()
     if args.rank < 0:
         sys.exit(f"Expected --rank to be an integer >= 0 but received {args.rank}")
+    if args.fill_exits is not None and args.fill_exits < 1:
+        sys.exit(f"Expected --fill-exits to be an integer >= 1 but received {args.fill_exits}")
     model, cfg, _ = load_best(args.run)
     if not 1 <= args.min_layer <= cfg.layers:
         sys.exit(f"Expected --min-layer to be an integer in [1, {cfg.layers}] but received {args.min_layer}")
