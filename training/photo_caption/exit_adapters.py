@@ -17,7 +17,7 @@ The shortlist the early heads score is chosen here as export_photo.py chooses it
 --adapters RUN/adapters.pt exports both.
 
 Usage: /usr/bin/python3 exit_adapters.py --run RUN --data DATA [--shortlist BUNDLE/shortlist.json]
-    [--rank 32] [--epochs 20] [--out RUN/adapters.pt]
+    [--rank 32] [--epochs 20] [--states FILE] [--out RUN/adapters.pt]
 """
 import argparse
 import json
@@ -89,6 +89,12 @@ def agreement(model, adapters, hs, tokens, shortlist, embeddings):
             for i in range(hs.shape[0])]
 
 
+def save_states(path, hs, variants, photos):
+    """Keeps hidden states (L-1, N, D) of the model's own captions of `photos` (their `variants`) for
+    fill_maps.py, which reads them back with cached_states()."""
+    torch.save({"variants": list(variants), "photos": [q["index"] for q in photos], "states": hs}, path)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--run", required=True, help="the training run (its best.pt)")
@@ -101,6 +107,8 @@ def main():
     p.add_argument("--batch", type=int, default=512, help="tokens per step")
     p.add_argument("--variants", type=int, default=6, help="cached variants of each training photo used")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--states", help="also keep the training photos' hidden states in this file, for "
+                   "fill_maps.py --states")
     p.add_argument("--out", help="write the adapters here (default RUN/adapters.pt)")
     args = p.parse_args()
     for name in ("rank", "epochs", "batch", "variants", "shortlist_size"):
@@ -136,6 +144,8 @@ def main():
                  for v in variants]
         sets[name] = (torch.cat([a for a, _, _ in parts], 1), torch.cat([b for _, b, _ in parts]),
                       torch.cat([c for _, _, c in parts]))
+        if name == "train" and args.states:
+            save_states(args.states, sets[name][0], variants, chosen)
         print(f"{name}: {sets[name][0].shape[1]} tokens of {len(chosen)} photos x {len(variants)} variant(s) "
               f"({time.time() - t0:.0f} s)", flush=True)
     before = {name: agreement(model, None, sets[name][0], sets[name][2], shortlist, embeddings)

@@ -17,7 +17,8 @@ photos as a fraction of the copy's.
 export_photo.py --fills RUN/fill-maps.pt puts them in the bundle (`graphs.fillMaps`; the
 `kv_above_{e}` graphs apply them); oracle_exits.py --fills uses them in PyTorch.
 
-Usage: /usr/bin/python3 fill_maps.py --run RUN --data DATA [--rank 16] [--exits 2] [--out RUN/fill-maps.pt]
+Usage: /usr/bin/python3 fill_maps.py --run RUN --data DATA [--rank 16] [--exits 2] [--states FILE]
+    [--out RUN/fill-maps.pt]
 """
 import argparse
 import os
@@ -26,7 +27,7 @@ import time
 
 import torch
 
-from exit_adapters import hidden_states, own_captions
+from exit_adapters import hidden_states, own_captions, save_states
 from export_photo import load_best
 from photo_model import apply_map, with_bias
 from train_photo import load_data
@@ -61,6 +62,23 @@ def states(model, cfg, features, variants, photos):
                       for k in variants], 1)
 
 
+def cached_states(path, model, cfg, features, variants, photos):
+    """`states(...)`, read from `path` (save_states) when it holds those of the same variants and
+    photos, else computed (and kept there, with a path)."""
+    if path and os.path.exists(path):
+        saved = torch.load(path)
+        if isinstance(saved, dict) and saved.get("variants") == list(variants) and \
+                saved.get("photos") == [q["index"] for q in photos]:
+            print(f"hidden states of {len(photos)} photos x {len(variants)} variant(s) read from {path}", flush=True)
+            return saved["states"]
+        print(f"{path}: other variants or photos; computing the states again", flush=True)
+    with torch.no_grad():
+        hs = states(model, cfg, features, variants, photos)
+    if path:
+        save_states(path, hs, variants, photos)
+    return hs
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--run", required=True, help="the training run (its best.pt)")
@@ -68,6 +86,8 @@ def main():
     p.add_argument("--rank", type=int, default=16, help="rank of each map (0: full)")
     p.add_argument("--exits", type=int, default=2, help="maps for tokens that exit at layers 1 to this one")
     p.add_argument("--variants", type=int, default=6, help="cached variants of each training photo used")
+    p.add_argument("--states", help="the training photos' hidden states: read from this file when it has them "
+                   "(exit_adapters.py --states writes it), else computed and written there")
     p.add_argument("--out", help="write the maps here (default RUN/fill-maps.pt)")
     args = p.parse_args()
     for name in ("rank", "exits", "variants"):
@@ -85,8 +105,9 @@ def main():
     for s, chosen in split.items():
         if not chosen:
             sys.exit(f"{args.data}: no {s} photos in photos.jsonl")
+    train = cached_states(args.states, model, cfg, features, [v["k"] for v in info["variants"]][:args.variants],
+                          split["train"])
     with torch.no_grad():
-        train = states(model, cfg, features, [v["k"] for v in info["variants"]][:args.variants], split["train"])
         dev = states(model, cfg, features, [0], split["dev"])
         maps = fit_maps(train, cfg.layers, args.rank, args.exits)
         residual = {}

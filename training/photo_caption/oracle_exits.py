@@ -37,7 +37,7 @@ import torch
 from cider import cider_d
 from exit_adapters import head_logits
 from export_photo import load_adapters, load_best
-from fill_maps import fit_map, fit_maps, states
+from fill_maps import cached_states, fit_map, fit_maps
 from photo_model import apply_map, load_fills
 from train_photo import feature_batch, load_data
 
@@ -153,7 +153,7 @@ def main():
     p.add_argument("--fill", choices=["copy", "linear", "single"], default="copy")
     p.add_argument("--fills", help="fill_maps.py's maps instead of fitting them here (--fill linear)")
     p.add_argument("--states", help="a file keeping the training photos' hidden states the fills are fitted on "
-                   "(written if missing, read if present: they depend only on the run and the data)")
+                   "(read when it has those of every variant, else computed and written; fill_maps.py --states)")
     p.add_argument("--fill-exits", type=int, help="fit fills only for exits up to this layer (others copy)")
     p.add_argument("--rank", type=int, default=0, help="rank of the fitted corrections (0: full)")
     p.add_argument("--min-layer", type=int, default=1, help="the oracle exits at this layer or above")
@@ -184,15 +184,8 @@ def main():
     if args.fills:
         maps, _ = load_fills(args.fills, cfg)
     elif args.fill != "copy":
-        train = [q for q in photos if q["split"] == "train"]
-        if args.states and os.path.exists(args.states):
-            hs = torch.load(args.states)
-        else:
-            with torch.no_grad():
-                hs = states(model, cfg, features, [v["k"] for v in info["variants"]],
-                            [q for q in photos if q["split"] == "train"])
-            if args.states:
-                torch.save(hs, args.states)
+        hs = cached_states(args.states, model, cfg, features, [v["k"] for v in info["variants"]],
+                           [q for q in photos if q["split"] == "train"])
         maps = fit_fill(args.fill, hs, cfg.layers, args.rank, args.fill_exits)
     with open(os.path.join(args.data, "tokenizer", "tokenizer.json")) as f:
         words = {i: w for w, i in json.load(f)["model"]["vocab"].items()}

@@ -51,8 +51,10 @@ echo "== decoder: $PRETRAIN_EPOCHS language-model epoch(s), then up to $EPOCHS c
 "$PYTHON" photo_caption/train_photo.py --data "$WORK/data" --run "$WORK/run" --pretrain-epochs "$PRETRAIN_EPOCHS" --epochs "$EPOCHS" \
   ${TRAIN_ARGS:-}
 echo "== exit adapters of layers 1-5 (decoder frozen) and fill maps of the layers a token skips"
-[ "$WORK/run/adapters.pt" -nt "$WORK/run/best.pt" ] || "$PYTHON" photo_caption/exit_adapters.py --run "$WORK/run" --data "$WORK/data"
-[ "$WORK/run/fill-maps.pt" -nt "$WORK/run/best.pt" ] || "$PYTHON" photo_caption/fill_maps.py --run "$WORK/run" --data "$WORK/data"
+[ "$WORK/run/adapters.pt" -nt "$WORK/run/best.pt" ] ||
+  "$PYTHON" photo_caption/exit_adapters.py --run "$WORK/run" --data "$WORK/data" --states "$WORK/run/train-states.pt"
+[ "$WORK/run/fill-maps.pt" -nt "$WORK/run/best.pt" ] ||
+  "$PYTHON" photo_caption/fill_maps.py --run "$WORK/run" --data "$WORK/data" --states "$WORK/run/train-states.pt"
 echo "== export"
 "$PYTHON" photo_caption/export_photo.py --run "$WORK/run" --data "$WORK/data" --tflite "$TFLITE" \
   --golden mobilenet/reference --adapters "$WORK/run/adapters.pt" --fills "$WORK/run/fill-maps.pt" \

@@ -99,6 +99,7 @@ describe.runIf(hasTorch)("import_bundle.py", () => {
     const adapters = join(work, "adapters.pt");
     const trained = python("exit_adapters.py", [
       ...["--run", run, "--data", data, "--epochs", "3", "--variants", "1", "--out", adapters],
+      ...["--states", join(work, "states.pt")],
     ]);
     expect(trained.status, trained.stderr).toBe(0);
     // Agreement with the last exit on the photos it was fitted on: better than the kept heads'.
@@ -144,11 +145,13 @@ describe.runIf(hasTorch)("import_bundle.py", () => {
     const run = join(work, "run");
     const data = join(work, "data");
     const fills = join(work, "fill-maps.pt");
+    // The training photos' hidden states are exit_adapters.py's, kept above (--states).
     const fitted = python("fill_maps.py", [
       ...["--run", run, "--data", data, "--rank", "4", "--exits", "1", "--variants", "1"],
-      ...["--out", fills],
+      ...["--states", join(work, "states.pt"), "--out", fills],
     ]);
     expect(fitted.status, fitted.stderr).toBe(0);
+    expect(fitted.stdout).toMatch(/hidden states of 12 photos x 1 variant\(s\) read from/);
     // Each map predicts its layer's input on the dev photos better than the copy does.
     const errors = JSON.parse(
       /per \(exit, layer\): (\{[^}]*\})/.exec(fitted.stdout)![1]!.replaceAll("'", '"'),
