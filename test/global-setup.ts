@@ -1,8 +1,13 @@
-// Made once before the tests: transformers.js' layout of the bundled scene captioner
-// (training/common/export_tjs.py, into the same cache `beem caption-eval` uses), for the tests
-// that run transformers.js on the same weights. Needs Python with onnx (.ci/run installs it).
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+// Once per test run. Every temporary file of the run (test scratch folders, bundle copies, what
+// the CLI, Python and the browser write under the system temp folder) goes into one folder made
+// here, TMPDIR of the test processes, removed when the run ends: the tests' own clean-up need not
+// be complete for a run to leave nothing behind. Then transformers.js' layout of the bundled
+// scene captioner (training/common/export_tjs.py, into the same cache `beem caption-eval` uses),
+// for the tests that run transformers.js on the same weights. Needs Python with onnx (.ci/run
+// installs it).
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { transformersJsExport } from "@beem-ts/bench";
 
@@ -13,7 +18,9 @@ declare module "vitest" {
   }
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => void> {
+  const scratch = mkdtempSync(join(tmpdir(), "beem-test-run-"));
+  process.env.TMPDIR = scratch;
   const bundle = resolve(import.meta.dirname, "../models/caption-beem");
   let dir = "";
   if (existsSync(resolve(bundle, "manifest.json"))) {
@@ -24,4 +31,5 @@ export default async function setup(project: TestProject): Promise<void> {
     }
   }
   project.provide("tjsCaptionBeem", dir);
+  return () => rmSync(scratch, { recursive: true, force: true });
 }
