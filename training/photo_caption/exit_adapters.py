@@ -89,10 +89,16 @@ def agreement(model, adapters, hs, tokens, shortlist, embeddings):
             for i in range(hs.shape[0])]
 
 
-def save_states(path, hs, variants, photos):
+def model_key(model):
+    """A fingerprint of the weights hidden states depend on (every one but the exit heads')."""
+    return round(sum(float(q.double().sum()) for name, q in model.named_parameters() if "ln_exit" not in name), 6)
+
+
+def save_states(path, hs, model, variants, photos):
     """Keeps hidden states (L-1, N, D) of the model's own captions of `photos` (their `variants`) for
     fill_maps.py, which reads them back with cached_states()."""
-    torch.save({"variants": list(variants), "photos": [q["index"] for q in photos], "states": hs}, path)
+    torch.save({"model": model_key(model), "variants": list(variants), "photos": [q["index"] for q in photos],
+                "states": hs}, path)
 
 
 def main():
@@ -145,7 +151,7 @@ def main():
         sets[name] = (torch.cat([a for a, _, _ in parts], 1), torch.cat([b for _, b, _ in parts]),
                       torch.cat([c for _, _, c in parts]))
         if name == "train" and args.states:
-            save_states(args.states, sets[name][0], variants, chosen)
+            save_states(args.states, sets[name][0], model, variants, chosen)
         print(f"{name}: {sets[name][0].shape[1]} tokens of {len(chosen)} photos x {len(variants)} variant(s) "
               f"({time.time() - t0:.0f} s)", flush=True)
     before = {name: agreement(model, None, sets[name][0], sets[name][2], shortlist, embeddings)

@@ -27,7 +27,7 @@ import time
 
 import torch
 
-from exit_adapters import hidden_states, own_captions, save_states
+from exit_adapters import hidden_states, model_key, own_captions, save_states
 from export_photo import load_best
 from photo_model import apply_map, with_bias
 from train_photo import load_data
@@ -63,19 +63,19 @@ def states(model, cfg, features, variants, photos):
 
 
 def cached_states(path, model, cfg, features, variants, photos):
-    """`states(...)`, read from `path` (save_states) when it holds those of the same variants and
-    photos, else computed (and kept there, with a path)."""
+    """`states(...)`, read from `path` (save_states) when it holds those of the same model (but for
+    its exit heads), variants and photos, else computed (and kept there, with a path)."""
     if path and os.path.exists(path):
         saved = torch.load(path)
-        if isinstance(saved, dict) and saved.get("variants") == list(variants) and \
-                saved.get("photos") == [q["index"] for q in photos]:
+        if isinstance(saved, dict) and saved.get("model") == model_key(model) and \
+                saved.get("variants") == list(variants) and saved.get("photos") == [q["index"] for q in photos]:
             print(f"hidden states of {len(photos)} photos x {len(variants)} variant(s) read from {path}", flush=True)
             return saved["states"]
-        print(f"{path}: other variants or photos; computing the states again", flush=True)
+        print(f"{path}: another model's, or other variants or photos; computing the states again", flush=True)
     with torch.no_grad():
         hs = states(model, cfg, features, variants, photos)
     if path:
-        save_states(path, hs, variants, photos)
+        save_states(path, hs, model, variants, photos)
     return hs
 
 
