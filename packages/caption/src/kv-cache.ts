@@ -94,19 +94,11 @@ export class SequenceCache {
   readonly image: ImageMemory;
   readonly #self: KeyValue[];
   readonly #pending: Float32Array[][];
-  /** The layer each pending position exited at (0-based), by its hidden state. */
-  readonly #exitOf: Map<Float32Array, number>;
 
-  private constructor(
-    image: ImageMemory,
-    self: KeyValue[],
-    pending: Float32Array[][],
-    exitOf: Map<Float32Array, number>,
-  ) {
+  private constructor(image: ImageMemory, self: KeyValue[], pending: Float32Array[][]) {
     this.image = image;
     this.#self = self;
     this.#pending = pending;
-    this.#exitOf = exitOf;
   }
 
   /** An empty cache for a new sequence on this image. */
@@ -117,7 +109,6 @@ export class SequenceCache {
       image,
       Array.from({ length: numExits }, () => ({ key: empty(), value: empty() })),
       Array.from({ length: numExits }, () => []),
-      new Map(),
     );
   }
 
@@ -127,7 +118,6 @@ export class SequenceCache {
       this.image,
       [...this.#self],
       this.#pending.map((p) => [...p]),
-      new Map(this.#exitOf),
     );
   }
 
@@ -136,11 +126,14 @@ export class SequenceCache {
     return this.#pending[layer]!;
   }
 
-  /** The layer (0-based) a pending position exited at, by its hidden state. */
+  /**
+   * The layer (0-based) a pending position exited at, by its hidden state: the one below the
+   * lowest layer it is pending at (the fills that need it fill a position's layers all at once).
+   */
   exitLayerOf(hidden: Float32Array): number {
-    const layer = this.#exitOf.get(hidden);
-    if (layer === undefined) throw new Error("Not a pending position of this sequence");
-    return layer;
+    const lowest = this.#pending.findIndex((p) => p.includes(hidden));
+    if (lowest < 1) throw new Error("Not a pending position of this sequence");
+    return lowest - 1;
   }
 
   /** The layer's past keys/values; pending positions must have been filled (`fillPending`). */
@@ -157,9 +150,6 @@ export class SequenceCache {
       key: concatPositions(cached.key, filled.key),
       value: concatPositions(cached.value, filled.value),
     };
-    // The top layer holds every pending position: filled there, a position is filled everywhere.
-    if (layer === this.#pending.length - 1)
-      for (const h of this.#pending[layer]!) this.#exitOf.delete(h);
     this.#pending[layer] = [];
   }
 
@@ -179,9 +169,7 @@ export class SequenceCache {
 
   /** The token exited at `layer` (0-based): layers above get its hidden state, to fill later. */
   skipAbove(layer: number, hidden: Float32Array): void {
-    if (layer >= this.#pending.length - 1) return;
     for (let j = layer + 1; j < this.#pending.length; j++) this.#pending[j]!.push(hidden);
-    this.#exitOf.set(hidden, layer);
   }
 }
 
@@ -240,14 +228,18 @@ async function fillByExitLayer(
   waiting: readonly SequenceCache[],
 ): Promise<void> {
   const top = model.numExits - 1;
+  // Every position pending anywhere is pending at the top; each one's exit layer, found once.
+  const exitOf = new Map<Float32Array, number>();
+  for (const c of waiting) for (const h of c.pendingAt(top)) exitOf.set(h, c.exitLayerOf(h));
   // Each position's keys/values of the layers above its exit, lowest first, one position each.
   const filled = new Map<Float32Array, KeyValue[]>();
-  const exits = new Set(waiting.flatMap((c) => c.pendingAt(top).map((h) => c.exitLayerOf(h))));
-  for (const exit of [...exits].sort((a, b) => a - b)) {
-    const from = (c: SequenceCache) => c.pendingAt(top).filter((h) => c.exitLayerOf(h) === exit);
-    const caches = waiting.filter((c) => from(c).length > 0);
-    for (const [positions, group] of groupBy(caches, (c) => from(c).length)) {
-      const rows = group.map(from);
+  for (const exit of [...new Set(exitOf.values())].sort((a, b) => a - b)) {
+    const from = new Map(
+      waiting.map((c) => [c, c.pendingAt(top).filter((h) => exitOf.get(h) === exit)] as const),
+    );
+    const caches = waiting.filter((c) => from.get(c)!.length > 0);
+    for (const [positions, group] of groupBy(caches, (c) => from.get(c)!.length)) {
+      const rows = group.map((c) => from.get(c)!);
       const kvs = await model.fillAbove(
         exit,
         stackHidden(rows, positions, model.manifest.hiddenSize),
@@ -270,7 +262,7 @@ async function fillByExitLayer(
   }
   for (const c of waiting)
     for (let j = layer; j <= top; j++) {
-      const parts = c.pendingAt(j).map((h) => filled.get(h)![j - c.exitLayerOf(h) - 1]!);
+      const parts = c.pendingAt(j).map((h) => filled.get(h)![j - exitOf.get(h)! - 1]!);
       if (parts.length === 0) continue;
       c.fill(j, {
         key: joinPositions(parts.map((p) => p.key)),
